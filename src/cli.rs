@@ -1,0 +1,77 @@
+//! Command-line arguments (clap). Help text is the doc comments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit_code::EXIT_CODES_HELP;
+
+/// Bootstrap an AWS account for distributed Mask R-CNN training, run the training, and tear it
+/// all down again.
+///
+/// Every command reads a stack file: the one given with --stack, or the embedded default
+/// (stacks/default.yaml), so nothing needs to be written first.
+#[derive(Debug, Parser)]
+#[command(name = "stackctl", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Stack file to use instead of the embedded default.
+    #[arg(long, global = true, env = "STACKCTL_STACK", value_name = "FILE")]
+    pub stack: Option<PathBuf>,
+
+    /// Directory with customised templates; a file there replaces the embedded template of the
+    /// same relative path (e.g. cloudformation/efs.yaml.hbs).
+    #[arg(long, global = true, env = "STACKCTL_TEMPLATES", value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Output format of results on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "STACKCTL_OUTPUT")]
+    pub output: OutputFormat,
+
+    /// Hide status lines on stderr (errors are always shown).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Result format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON document (or NDJSON events) on stdout.
+    Json,
+}
+
+/// stackctl's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented stack file equal to the embedded default.
+    Init {
+        /// Where to write it; `-` writes to stdout.
+        #[arg(default_value = "stackctl.yaml", value_name = "PATH")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the stack file and report every problem with its line and column.
+    Validate,
+    /// Print the CloudFormation template the stack file renders to.
+    Render {
+        /// Write the template to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Validate, render and check the template; list its resources and outputs.
+    Plan,
+}

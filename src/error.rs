@@ -1,0 +1,107 @@
+//! The one error type commands return, its exit code, and how it is shown.
+
+use std::error::Error as StdError;
+use std::io;
+use std::path::PathBuf;
+
+use crate::exit_code::ExitStatus;
+use crate::render::{CheckError, RenderError};
+use crate::spec::SpecError;
+
+/// Everything that can end a command early.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The stack file is unreadable or invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The template could not be rendered or failed its checks.
+    #[error("cannot render the CloudFormation template for stack `{stack}`")]
+    Render {
+        /// Stack name.
+        stack: String,
+        /// Why.
+        #[source]
+        source: RenderError,
+    },
+    /// Writing an output file failed.
+    #[error("cannot write `{}`", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing to stdout or stderr failed.
+    #[error("cannot write output")]
+    Output(#[from] io::Error),
+}
+
+impl Error {
+    /// The exit status this error maps to.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Spec(SpecError::Read(_) | SpecError::Invalid { .. } | SpecError::Exists(_)) => {
+                ExitStatus::BadInput
+            }
+            Self::Render { .. } => ExitStatus::BadInput,
+            Self::WriteFile { .. } | Self::Output(_) => ExitStatus::Failure,
+        }
+    }
+
+    /// True when the error is a closed pipe (`stackctl render | head`), which is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut source: Option<&(dyn StdError + 'static)> = Some(self);
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<io::Error>()
+                && io.kind() == io::ErrorKind::BrokenPipe
+            {
+                return true;
+            }
+            source = err.source();
+        }
+        false
+    }
+
+    /// A suggestion for the user, when there is a likely fix.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Spec(SpecError::Invalid { .. }) => Some(
+                "`stackctl init` writes a complete, commented stack file; docs/stack-file.md lists every key".to_owned(),
+            ),
+            Self::Spec(SpecError::Read(_)) => {
+                Some("pass an existing file with --stack, or omit --stack to use the embedded default".to_owned())
+            }
+            Self::Render { source, .. } => match source {
+                RenderError::Check(CheckError::TooLarge { .. }) => Some(
+                    "use fewer availability zones or NAT gateways, or move customised template text into fewer resources".to_owned(),
+                ),
+                RenderError::Compile { .. } | RenderError::Render { .. } | RenderError::Check(_) => Some(
+                    "if you pass --templates, compare your files with the embedded ones in templates/ of the stackctl source".to_owned(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The full message: the error, each cause, and the hint.
+    pub fn report(&self) -> String {
+        let mut text = format!("error: {self}");
+        let mut source = self.source();
+        let mut last = self.to_string();
+        while let Some(cause) = source {
+            let line = cause.to_string();
+            // Some errors repeat their source in their own message; show each text once.
+            if !last.contains(&line) {
+                text.push_str(&format!("\n  caused by: {line}"));
+            }
+            last = line;
+            source = cause.source();
+        }
+        if let Some(hint) = self.hint() {
+            text.push_str(&format!("\nhint: {hint}"));
+        }
+        text
+    }
+}

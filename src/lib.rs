@@ -1,0 +1,110 @@
+//! stackctl: bootstrap an AWS account for distributed Mask R-CNN training, run the training,
+//! and tear it all down again.
+//!
+//! Data flows one way: stack file -> validated [`spec::StackSpec`] -> rendered CloudFormation
+//! template ([`render`]) -> deploy engine -> stack outputs ([`outputs`]) -> job module.
+//! `main.rs` only calls [`main`].
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod exit_code;
+pub mod outputs;
+pub mod printer;
+pub mod render;
+pub mod spec;
+pub mod table;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use cli::{Cli, Command, OutputFormat};
+use error::Error;
+use exit_code::ExitStatus;
+use printer::Printer;
+use spec::SpecError;
+
+/// Parses `args`, runs the command, reports any error, and returns the exit status.
+pub fn run(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    printer: &mut Printer,
+) -> ExitStatus {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap formats help, version and usage errors; usage errors are bad input (2).
+            let text = err.render().to_string();
+            let status = if err.use_stderr() {
+                let _ = write!(printer.err(), "{text}");
+                ExitStatus::BadInput
+            } else {
+                let _ = write!(printer.out(), "{text}");
+                ExitStatus::Success
+            };
+            let _ = printer.flush();
+            return status;
+        }
+    };
+    let json = cli.global.output == OutputFormat::Json;
+    let result = dispatch(&cli, printer);
+    let status = match result {
+        Ok(()) => ExitStatus::Success,
+        Err(err) if err.is_broken_pipe() => ExitStatus::Success,
+        Err(err) => {
+            let status = err.exit_status();
+            if json {
+                let _ = writeln!(printer.out(), "{}", error_json(&err, status));
+            }
+            let _ = writeln!(printer.err(), "{}", err.report());
+            status
+        }
+    };
+    match printer.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe && status == ExitStatus::Success => {
+            ExitStatus::Failure
+        }
+        _ => status,
+    }
+}
+
+fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<(), Error> {
+    match &cli.command {
+        Command::Init { path, force } => commands::init::run(path, *force, printer),
+        Command::Validate => commands::validate::run(&cli.global, printer),
+        Command::Render { out } => commands::render::run(&cli.global, out.as_deref(), printer),
+        Command::Plan => commands::plan::run(&cli.global, printer),
+    }
+}
+
+/// The error as one JSON document, for `--output json` callers.
+fn error_json(err: &Error, status: ExitStatus) -> serde_json::Value {
+    let diagnostics = match err {
+        Error::Spec(SpecError::Invalid { file, diagnostics }) => diagnostics
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "file": file,
+                    "line": d.location.line,
+                    "column": d.location.column,
+                    "path": d.path,
+                    "message": d.message,
+                    "allowed": d.allowed,
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    serde_json::json!({
+        "ok": false,
+        "exit_code": status.code(),
+        "error": err.report(),
+        "diagnostics": diagnostics,
+    })
+}
+
+/// The binary's entry point.
+pub fn main() -> std::process::ExitCode {
+    let mut printer = Printer::stdio(std::env::args().any(|a| a == "-q" || a == "--quiet"));
+    run(std::env::args_os(), &mut printer).into()
+}

@@ -1,0 +1,5 @@
+//! The `stackctl` binary; everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    stackctl::main()
+}

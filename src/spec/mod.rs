@@ -1,0 +1,197 @@
+//! The stack file: reading, checking and resolving it into a [`StackSpec`].
+//!
+//! `stacks/default.yaml` is embedded in the binary and used whenever no `--stack FILE` is given.
+//! A file goes through three steps, all before any AWS call:
+//! 1. serde reads it into [`file::StackFile`]; each scalar type checks itself
+//!    (`scalars.rs`), so syntax, type, unknown-key and single-value errors carry serde_yaml's
+//!    line and column;
+//! 2. `validate.rs` checks what spans several fields and fills in defaults;
+//! 3. every problem is reported with file, line:column, field path and what is allowed.
+
+mod diagnostic;
+pub mod file;
+mod locate;
+pub mod scalars;
+pub mod schema;
+mod validate;
+
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, SpecError};
+pub use locate::{Location, LocationIndex};
+pub use validate::{CreatedNetwork, Efs, Fsx, Network, Notebook, StackSpec};
+
+use file::StackFile;
+
+/// The embedded default stack file, byte for byte what `stackctl init` writes.
+pub const DEFAULT_STACK_FILE: &str = include_str!("../../stacks/default.yaml");
+
+/// How the embedded default is named in messages.
+pub const DEFAULT_STACK_NAME: &str = "<embedded stacks/default.yaml>";
+
+/// The text of a stack file and the name to use for it in messages.
+#[derive(Debug, Clone)]
+pub struct SpecSource {
+    /// The path as the user gave it, or [`DEFAULT_STACK_NAME`].
+    pub display: String,
+    /// The file's contents.
+    pub text: String,
+}
+
+impl SpecSource {
+    /// The embedded default stack file.
+    pub fn embedded_default() -> Self {
+        Self {
+            display: DEFAULT_STACK_NAME.to_owned(),
+            text: DEFAULT_STACK_FILE.to_owned(),
+        }
+    }
+
+    /// Reads a stack file from disk.
+    pub fn read(path: &Path) -> Result<Self, SpecError> {
+        let text = fs_err::read_to_string(path).map_err(SpecError::Read)?;
+        Ok(Self {
+            display: path.display().to_string(),
+            text,
+        })
+    }
+
+    /// Parses and validates the file.
+    pub fn load(&self) -> Result<StackSpec, SpecError> {
+        let index = LocationIndex::new(&self.text);
+        let invalid = |diagnostics| SpecError::Invalid {
+            file: self.display.clone(),
+            diagnostics,
+        };
+        if is_blank(&self.text) {
+            return Err(invalid(vec![Diagnostic::new(
+                Location::START,
+                "",
+                "the stack file is empty; it needs at least `name:` (run `stackctl init` for a complete example)",
+            )]));
+        }
+        let file = parse(&self.text, &index).map_err(|d| invalid(vec![d]))?;
+        validate::validate(file, &index).map_err(invalid)
+    }
+}
+
+/// True when the text holds no YAML content, only whitespace, comments or document markers.
+fn is_blank(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+    })
+}
+
+fn parse(text: &str, index: &LocationIndex) -> Result<StackFile, Diagnostic> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        // A file that is not YAML at all: the event parser's message and position are the
+        // precise ones.
+        if let Some(syntax) = index.syntax_error() {
+            let mut d = Diagnostic::new(
+                syntax.location,
+                syntax.path.clone(),
+                format!("YAML syntax error: {}", syntax.message),
+            );
+            d.allowed = SYNTAX_ALLOWED.to_owned();
+            return d;
+        }
+        // serde_path_to_error writes `.` for the root and `?` for a map key it cannot name.
+        let raw_path = err.path().to_string();
+        let unnamed_key = raw_path.ends_with(".?");
+        let path = match raw_path {
+            p if p == "." => String::new(),
+            p => p.trim_end_matches(".?").to_owned(),
+        };
+        let inner = err.into_inner();
+        let mut message = inner.to_string();
+        // serde_yaml writes "<path>: <message> at line L column C"; the path and position are
+        // reported separately.
+        if let Some(cut) = message.rfind(" at line ") {
+            message.truncate(cut);
+        }
+        if let Some((prefix, rest)) = message.split_once(": ")
+            && (path == prefix || path.starts_with(&format!("{prefix}.")))
+        {
+            message = rest.to_owned();
+        }
+        let (mut path, message, unknown_key) = unknown_field_path(path, message);
+        let serde_location = inner.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        // serde_yaml places errors raised after a value was read at its key. Point at the value
+        // where the index knows it, at the key for unknown or unreadable keys.
+        let location = if unknown_key {
+            index.locate_key(&path)
+        } else if unnamed_key {
+            // The key itself is wrong: say what the mapping allows as keys.
+            let allowed = schema::allowed(&path).to_owned();
+            if let Some(key) = serde_location.and_then(|l| index.key_on_line(&path, l.line)) {
+                path = key.to_owned();
+            }
+            let mut d = Diagnostic::new(index.locate_key(&path), path, message);
+            d.allowed = allowed;
+            return d;
+        } else if schema::is_map_key(&path) {
+            serde_location.unwrap_or_else(|| index.locate(&path))
+        } else if index.contains(&path) {
+            index.locate(&path)
+        } else {
+            serde_location.unwrap_or_else(|| index.locate(&path))
+        };
+        Diagnostic::new(location, path, message)
+    })
+}
+
+/// What a syntax error's "allowed" line says.
+const SYNTAX_ALLOWED: &str = "well-formed YAML: `key: value` mappings, `- item` or `[a, b]` lists, closed quotes and brackets, spaces (not tabs) for indentation";
+
+/// serde reports an unknown key at its parent's path; name the key itself. The flag says
+/// whether the message is about an unknown key.
+fn unknown_field_path(path: String, message: String) -> (String, String, bool) {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return (path, message, false);
+    };
+    let Some((key, _)) = rest.split_once('`') else {
+        return (path, message, false);
+    };
+    let full = if path.is_empty() {
+        key.to_owned()
+    } else if path.ends_with(&format!(".{key}")) || path == key {
+        path
+    } else {
+        format!("{path}.{key}")
+    };
+    (full, message, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid_and_matches_serde_defaults() {
+        let spec = SpecSource::embedded_default().load().unwrap();
+        let minimal = SpecSource {
+            display: "min".into(),
+            text: format!("name: {}\n", spec.name),
+        }
+        .load()
+        .unwrap();
+        assert_eq!(
+            spec, minimal,
+            "stacks/default.yaml must spell out the defaults"
+        );
+    }
+
+    #[test]
+    fn blank_files_are_rejected() {
+        let src = SpecSource {
+            display: "x.yaml".into(),
+            text: "# nothing\n---\n".into(),
+        };
+        assert!(matches!(src.load(), Err(SpecError::Invalid { .. })));
+    }
+}
