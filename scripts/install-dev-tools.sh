@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the tools the test suite drives, pinned, into a git-ignored virtualenv:
+#   moto[server]  the local AWS emulator (moto_server)
+#   cfn-lint      lints every rendered CloudFormation template
+#   checkov       security scan of the rendered default template
+# Idempotent: a second run with the same pins does nothing.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${STACKCTL_VENV:-$root/.venv}"
+pins=(
+  "moto[server]==5.2.5"
+  "cfn-lint==1.58.0"
+  "checkov==3.3.30"
+)
+stamp="$venv/.stackctl-pins"
+want="$(printf '%s\n' "${pins[@]}")"
+
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/moto_server" ]]; then
+  echo "dev tools already installed in $venv"
+  exit 0
+fi
+
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
+printf '%s\n' "$want" > "$stamp"
+for tool in moto_server cfn-lint checkov; do
+  "$venv/bin/$tool" --version >/dev/null 2>&1 || "$venv/bin/$tool" --help >/dev/null
+done
+echo "dev tools installed in $venv"

@@ -1,0 +1,10 @@
+//! stackctl's integration tests: one binary, modules by feature.
+//!
+//! Emulator tests start their own `moto_server` (installed by scripts/install-dev-tools.sh);
+//! a missing emulator or linter fails the test, it is never skipped.
+
+mod cli;
+mod emulator_deploy;
+mod render_matrix;
+mod stack_file_errors;
+mod support;

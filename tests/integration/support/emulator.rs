@@ -1,0 +1,77 @@
+//! The local AWS emulator: moto in server mode on 127.0.0.1 and a free port, one per test,
+//! stopped when the guard drops.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_cloudformation::config::Credentials;
+
+/// A running moto_server.
+pub struct Emulator {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl Emulator {
+    /// Starts moto_server and waits until it accepts connections.
+    #[track_caller]
+    pub fn start() -> Emulator {
+        let moto = super::dev_tool("moto_server");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("moto_server starts");
+        let mut emulator = Emulator {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                panic!("moto_server exited with {status}:\n{}", emulator.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on port {port} within 60 s:\n{}",
+                emulator.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        emulator
+    }
+
+    /// What moto_server has logged so far.
+    pub fn log(&self) -> String {
+        fs_err::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// SDK configuration for this emulator: static test credentials, us-east-1.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region("us-east-1")
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .load()
+            .await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
