@@ -196,7 +196,10 @@ fn custom_templates_replace_embedded_ones_and_are_checked() {
 fn docs_stack_file_md_documents_every_key_with_its_default() {
     let docs = fs_err::read_to_string(crate::support::root().join("docs/stack-file.md")).unwrap();
     let mut missing = Vec::new();
-    for field in stackctl::spec::schema::FIELDS.iter().filter(|f| !f.path.is_empty()) {
+    for field in stackctl::spec::schema::FIELDS
+        .iter()
+        .filter(|f| !f.path.is_empty())
+    {
         let row = format!("| `{}` | ", field.path);
         match docs.find(&row) {
             None => missing.push(format!("{} (no row)", field.path)),
@@ -208,10 +211,16 @@ fn docs_stack_file_md_documents_every_key_with_its_default() {
                     format!("`{}`", field.default)
                 };
                 if default != want {
-                    missing.push(format!("{}: docs say {default}, code says {want}", field.path));
+                    missing.push(format!(
+                        "{}: docs say {default}, code says {want}",
+                        field.path
+                    ));
                 }
             }
         }
     }
-    assert!(missing.is_empty(), "docs/stack-file.md is out of date: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "docs/stack-file.md is out of date: {missing:#?}"
+    );
 }
