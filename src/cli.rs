@@ -41,6 +41,19 @@ pub struct GlobalArgs {
     /// Hide status lines on stderr (errors are always shown).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// AWS region; beats the stack file's `region`, AWS_REGION and the profile.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile from the shared config files (default: AWS_PROFILE or `default`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Send every AWS call to this AWS-compatible endpoint (e.g. the local emulator);
+    /// AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 /// Result format.
@@ -74,4 +87,40 @@ pub enum Command {
     },
     /// Validate, render and check the template; list its resources and outputs.
     Plan,
+    /// Create or update the stack so it matches the stack file.
+    Up(UpArgs),
+    /// Show the stack's status, its resources and its last failure.
+    Status,
+    /// Print the stack's outputs.
+    Outputs {
+        /// table (aligned text), json (one object), or env (`export NAME='value'` lines to eval).
+        #[arg(long, value_enum, default_value_t = OutputsFormat::Table)]
+        format: OutputsFormat,
+    },
+}
+
+/// `stackctl up` options.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Execute changes that need confirmation (replacing or deleting EFS, FSx, the bucket or
+    /// the notebook; IAM changes) without asking. Needed for those without a terminal.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Turn on termination protection (before the change set runs).
+    #[arg(long)]
+    pub termination_protection: bool,
+    /// Continue a rollback that failed (stack in UPDATE_ROLLBACK_FAILED), then update.
+    #[arg(long)]
+    pub continue_rollback: bool,
+}
+
+/// Formats of `stackctl outputs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputsFormat {
+    /// Aligned NAME VALUE lines.
+    Table,
+    /// One JSON object.
+    Json,
+    /// `export NAME='value'` lines for `eval`.
+    Env,
 }

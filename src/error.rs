@@ -4,6 +4,8 @@ use std::error::Error as StdError;
 use std::io;
 use std::path::PathBuf;
 
+use crate::aws::AwsError;
+use crate::deploy::DeployError;
 use crate::exit_code::ExitStatus;
 use crate::render::{CheckError, RenderError};
 use crate::spec::SpecError;
@@ -35,6 +37,32 @@ pub enum Error {
     /// Writing to stdout or stderr failed.
     #[error("cannot write output")]
     Output(#[from] io::Error),
+    /// AWS could not be used or refused a call.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A stack operation could not run or did not finish.
+    #[error(transparent)]
+    Deploy(DeployError),
+    /// The stack does not exist (for commands that need it).
+    #[error("stack `{0}` does not exist")]
+    NoStack(String),
+    /// The operation ran and ended in a failed state (already reported in detail).
+    #[error("stack `{stack}` ended in {status}")]
+    OperationFailed {
+        /// Stack name.
+        stack: String,
+        /// Final status.
+        status: String,
+    },
+}
+
+impl From<DeployError> for Error {
+    fn from(err: DeployError) -> Self {
+        match err {
+            DeployError::Aws(aws) => Self::Aws(aws),
+            other => Self::Deploy(other),
+        }
+    }
 }
 
 impl Error {
@@ -46,6 +74,11 @@ impl Error {
             }
             Self::Render { .. } => ExitStatus::BadInput,
             Self::WriteFile { .. } | Self::Output(_) => ExitStatus::Failure,
+            Self::Aws(aws) if aws.is_environment() => ExitStatus::NoCredentials,
+            Self::Aws(_) | Self::NoStack(_) | Self::OperationFailed { .. } => ExitStatus::Failure,
+            Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
+            Self::Deploy(DeployError::Interrupted { .. }) => ExitStatus::Interrupted,
+            Self::Deploy(_) => ExitStatus::Failure,
         }
     }
 
@@ -81,6 +114,19 @@ impl Error {
                 ),
                 _ => None,
             },
+            Self::Aws(AwsError::NoRegion) => Some(
+                "pass --region, set `region:` in the stack file, or export AWS_REGION".to_owned(),
+            ),
+            Self::Aws(AwsError::NoCredentials { .. }) => Some(
+                "configure credentials (aws configure, AWS_PROFILE, SSO login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)".to_owned(),
+            ),
+            Self::Aws(AwsError::Unreachable { .. }) => Some(
+                "check the network, the region, and --endpoint-url / AWS_ENDPOINT_URL".to_owned(),
+            ),
+            Self::NoStack(_) => Some("run `stackctl up` to create it".to_owned()),
+            Self::Deploy(DeployError::NeedsConfirmation(_)) => Some(
+                "review the change set above; re-run with --yes to execute it (the change set was deleted, nothing changed)".to_owned(),
+            ),
             _ => None,
         }
     }

@@ -5,13 +5,16 @@
 //! template ([`render`]) -> deploy engine -> stack outputs ([`outputs`]) -> job module.
 //! `main.rs` only calls [`main`].
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod error;
 pub mod exit_code;
 pub mod outputs;
 pub mod printer;
 pub mod render;
+pub mod report;
 pub mod spec;
 pub mod table;
 
@@ -74,7 +77,21 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<(), Error> {
         Command::Validate => commands::validate::run(&cli.global, printer),
         Command::Render { out } => commands::render::run(&cli.global, out.as_deref(), printer),
         Command::Plan => commands::plan::run(&cli.global, printer),
+        Command::Up(args) => block_on(commands::up::run(&cli.global, args, printer)),
+        Command::Status => block_on(commands::status::run(&cli.global, printer)),
+        Command::Outputs { format } => {
+            block_on(commands::outputs::run(&cli.global, *format, printer))
+        }
     }
+}
+
+/// Runs an AWS command on a runtime built only for commands that need one, so `--help`,
+/// `render` and `plan` start without it.
+fn block_on<F: std::future::Future<Output = Result<(), Error>>>(future: F) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 /// The error as one JSON document, for `--output json` callers.

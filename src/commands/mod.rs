@@ -1,8 +1,12 @@
 //! One module per command; each takes resolved arguments and a [`Printer`].
 
+mod aws_context;
 pub mod init;
+pub mod outputs;
 pub mod plan;
 pub mod render;
+pub mod status;
+pub mod up;
 pub mod validate;
 
 use crate::cli::GlobalArgs;

@@ -1,0 +1,292 @@
+//! AWS clients: configuration built once from the standard chain, the SDK's retry machinery,
+//! a count of API calls, and mapping of SDK errors to what the user can do about them.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+
+/// Where the AWS configuration comes from, besides the standard chain.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// `--region`; beats the stack file's `region` and the chain.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--endpoint-url`: every client talks to this AWS-compatible endpoint.
+    pub endpoint_url: Option<String>,
+}
+
+/// API calls made by this process: operations (what stackctl asked for) and attempts (what went
+/// on the wire, retries included).
+#[derive(Debug, Default)]
+pub struct ApiCounter {
+    calls: AtomicU64,
+    attempts: AtomicU64,
+}
+
+impl ApiCounter {
+    /// Operations started.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// HTTP attempts, retries included.
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CountCalls(Arc<ApiCounter>);
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "stackctl::CountCalls"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.attempts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The service clients of one command run, sharing one configuration and one call counter.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    /// CloudFormation.
+    pub cfn: aws_sdk_cloudformation::Client,
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// EFS.
+    pub efs: aws_sdk_efs::Client,
+    /// SageMaker.
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    /// The region every client uses.
+    pub region: String,
+    counter: Arc<ApiCounter>,
+}
+
+/// Why AWS could not be used at all (exit code 4) or refused a call (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// No region anywhere.
+    #[error(
+        "no AWS region: none given with --region, in the stack file, AWS_REGION or the profile"
+    )]
+    NoRegion,
+    /// Credentials could not be found or used.
+    #[error("no usable AWS credentials for {operation}")]
+    NoCredentials {
+        /// The call that needed them.
+        operation: String,
+        /// The SDK's reason.
+        #[source]
+        source: BoxError,
+    },
+    /// The endpoint did not answer.
+    #[error("cannot reach the AWS endpoint for {operation}")]
+    Unreachable {
+        /// The call.
+        operation: String,
+        /// The SDK's reason.
+        #[source]
+        source: BoxError,
+    },
+    /// AWS answered with an error.
+    #[error("{operation} failed: {code}: {message}")]
+    Service {
+        /// The call.
+        operation: String,
+        /// The error code, e.g. `ValidationError`.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// Anything else the SDK reported (after its retries).
+    #[error("{operation} failed")]
+    Other {
+        /// The call.
+        operation: String,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl AwsError {
+    /// True for errors that mean AWS cannot be used at all (exit code 4).
+    pub fn is_environment(&self) -> bool {
+        matches!(
+            self,
+            Self::NoRegion | Self::NoCredentials { .. } | Self::Unreachable { .. }
+        )
+    }
+
+    /// The AWS error code, for service errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The AWS error message, for service errors.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Self::Service { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Maps an SDK error of `operation`.
+    pub fn from_sdk<E, R>(operation: impl Into<String>, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        let operation = operation.into();
+        match err {
+            SdkError::ServiceError(service) => {
+                let e = service.into_err();
+                Self::Service {
+                    operation,
+                    code: e.code().unwrap_or("Unknown").to_owned(),
+                    message: e.message().unwrap_or_default().to_owned(),
+                }
+            }
+            SdkError::DispatchFailure(failure) => {
+                let unreachable = failure.is_io() || failure.is_timeout();
+                let source: BoxError = Box::new(SdkError::<E, R>::DispatchFailure(failure));
+                if unreachable {
+                    Self::Unreachable { operation, source }
+                } else if mentions_credentials(source.as_ref()) {
+                    Self::NoCredentials { operation, source }
+                } else {
+                    Self::Other { operation, source }
+                }
+            }
+            other => {
+                let source: BoxError = Box::new(other);
+                if mentions_credentials(source.as_ref()) {
+                    Self::NoCredentials { operation, source }
+                } else {
+                    Self::Other { operation, source }
+                }
+            }
+        }
+    }
+}
+
+fn mentions_credentials(err: &(dyn StdError + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        let text = format!("{e:?}").to_ascii_lowercase();
+        if text.contains("credential")
+            || text.contains("no auth scheme")
+            || text.contains("identity")
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+impl Aws {
+    /// Builds the configuration once: `options`, then the stack file's region, then the
+    /// standard chain; retries and timeouts suited to long CloudFormation operations.
+    pub async fn connect(
+        options: &AwsOptions,
+        stack_region: Option<&str>,
+    ) -> Result<Self, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // The SDK's standard retry strategy handles throttling, 5xx and dropped
+            // connections with backoff; CloudFormation calls get more attempts than the default.
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(10)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(10)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = options.region.as_deref().or(stack_region) {
+            loader = loader.region(Region::new(region.to_owned()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        Self::from_config(&config)
+    }
+
+    /// Clients for an already built configuration (tests use this with the emulator).
+    pub fn from_config(config: &SdkConfig) -> Result<Self, AwsError> {
+        let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
+        let counter = Arc::new(ApiCounter::default());
+        let count = CountCalls(counter.clone());
+        Ok(Self {
+            cfn: aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            efs: aws_sdk_efs::Client::from_conf(
+                aws_sdk_efs::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            sagemaker: aws_sdk_sagemaker::Client::from_conf(
+                aws_sdk_sagemaker::config::Builder::from(config)
+                    .interceptor(count)
+                    .build(),
+            ),
+            region,
+            counter,
+        })
+    }
+
+    /// The call counter.
+    pub fn counter(&self) -> &ApiCounter {
+        &self.counter
+    }
+}

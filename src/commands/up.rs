@@ -1,0 +1,64 @@
+//! `stackctl up`: create or update the stack.
+
+use crate::cli::{GlobalArgs, OutputFormat, UpArgs};
+use crate::deploy::DeployError;
+use crate::deploy::up::{UpRequest, stack_tags, up};
+use crate::deploy::wait::WaitSettings;
+use crate::error::Error;
+use crate::printer::Printer;
+use crate::report::{self, Change};
+
+/// Runs `up` with progress, then prints the outputs.
+pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> Result<(), Error> {
+    let (_, spec) = super::load_spec(global)?;
+    let rendered = super::render_spec(global, &spec)?;
+    let aws = super::aws_context::connect(global, &spec).await?;
+    let reporter = report::for_output(global.output, global.quiet);
+    let ask = |changes: &[Change]| {
+        let risky = changes.iter().filter(|c| c.needs_confirmation).count();
+        super::aws_context::ask(&format!(
+            "{risky} change(s) replace or delete stateful resources or change IAM. Execute the change set?"
+        ))
+    };
+    let interactive = super::aws_context::interactive(global);
+    let tags = stack_tags(
+        &spec
+            .tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let request = UpRequest {
+        stack: spec.name.as_str(),
+        body: &rendered.body,
+        resources: &rendered.checked.resources,
+        tags,
+        yes: args.yes,
+        confirm: if interactive { Some(&ask) } else { None },
+        termination_protection: args.termination_protection,
+        continue_rollback: args.continue_rollback,
+        wait: WaitSettings::default(),
+    };
+    let outcome = tokio::select! {
+        result = up(&aws, &request, reporter.as_ref()) => result?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(DeployError::Interrupted {
+                stack: spec.name.to_string(),
+                command: "up".to_owned(),
+            }
+            .into());
+        }
+    };
+    reporter.finished(&outcome);
+    if global.output == OutputFormat::Text && outcome.success {
+        super::outputs::write_table(printer.out(), &outcome.outputs)?;
+    }
+    if outcome.success {
+        Ok(())
+    } else {
+        Err(Error::OperationFailed {
+            stack: outcome.stack,
+            status: outcome.status,
+        })
+    }
+}

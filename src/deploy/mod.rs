@@ -1,0 +1,53 @@
+//! The deploy engine: stack state, change sets, event polling, root causes, and the `up`
+//! operation that ties them together.
+
+pub mod changeset;
+pub mod events;
+pub mod root_cause;
+pub mod stack;
+pub mod up;
+pub mod wait;
+
+/// Errors of a stack operation.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+    /// The change set needs confirmation and none was given.
+    #[error(
+        "the change set replaces or deletes stateful resources or changes IAM ({0}); confirm on a terminal or pass --yes"
+    )]
+    NeedsConfirmation(String),
+    /// The user answered no.
+    #[error("cancelled; nothing was changed")]
+    Declined,
+    /// The stack is in a state `up` cannot continue from.
+    #[error("stack `{stack}` is {status}: {explanation}")]
+    BadState {
+        /// Stack name.
+        stack: String,
+        /// Its status.
+        status: String,
+        /// What to do.
+        explanation: String,
+    },
+    /// The operation ended in a failed state.
+    #[error("stack `{stack}` ended in {status}")]
+    Failed {
+        /// Stack name.
+        stack: String,
+        /// Final status.
+        status: String,
+    },
+    /// Ctrl-C while waiting; the AWS side goes on.
+    #[error(
+        "interrupted while waiting for stack `{stack}`; CloudFormation continues the operation. Re-run `stackctl {command}` to attach to it, or `stackctl status` to look"
+    )]
+    Interrupted {
+        /// Stack name.
+        stack: String,
+        /// The command to re-run.
+        command: String,
+    },
+}

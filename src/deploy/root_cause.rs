@@ -1,0 +1,95 @@
+//! Which failure caused the others: CloudFormation reports every resource it cancelled after
+//! the first failure, and the stack's own failure last; users need the first real one.
+
+use crate::report::ResourceEvent;
+
+/// Reasons CloudFormation gives to resources that failed only because another one did.
+const CASCADE_MARKERS: &[&str] = &[
+    "Resource creation cancelled",
+    "Resource update cancelled",
+    "Resource deletion cancelled",
+    "The following resource(s) failed to",
+    "Resource handler returned message: \"null\"",
+];
+
+/// True when `event` failed because of another resource.
+pub fn is_cascade(event: &ResourceEvent) -> bool {
+    event
+        .reason
+        .as_deref()
+        .is_some_and(|r| CASCADE_MARKERS.iter().any(|m| r.contains(m)))
+}
+
+/// Failed events ordered root cause first: the earliest failure of a resource (not the stack
+/// itself) that is not a cascade, then the other real failures, then cascades and the stack.
+pub fn rank(events: &[ResourceEvent], stack_type: &str) -> Vec<ResourceEvent> {
+    let failed: Vec<&ResourceEvent> = events.iter().filter(|e| e.is_failure()).collect();
+    let key = |e: &ResourceEvent| -> u8 {
+        if e.resource_type == stack_type {
+            3
+        } else if is_cascade(e) {
+            2
+        } else {
+            1
+        }
+    };
+    let mut ranked: Vec<(u8, usize, &ResourceEvent)> = failed
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (key(e), i, *e))
+        .collect();
+    // Events are chronological; a stable sort keeps the earliest first within a rank.
+    ranked.sort_by_key(|(rank, i, _)| (*rank, *i));
+    ranked.into_iter().map(|(_, _, e)| e.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str, ty: &str, status: &str, reason: &str) -> ResourceEvent {
+        ResourceEvent {
+            time: String::new(),
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            status: status.into(),
+            reason: (!reason.is_empty()).then(|| reason.into()),
+        }
+    }
+
+    #[test]
+    fn the_first_real_failure_comes_first() {
+        let events = vec![
+            ev("Vpc", "AWS::EC2::VPC", "CREATE_COMPLETE", ""),
+            ev(
+                "Bucket",
+                "AWS::S3::Bucket",
+                "CREATE_FAILED",
+                "Resource creation cancelled",
+            ),
+            ev(
+                "Fsx",
+                "AWS::FSx::FileSystem",
+                "CREATE_FAILED",
+                "Invalid storage capacity",
+            ),
+            ev(
+                "Efs",
+                "AWS::EFS::FileSystem",
+                "CREATE_FAILED",
+                "Resource creation cancelled",
+            ),
+            ev("Role", "AWS::IAM::Role", "CREATE_FAILED", "Access denied"),
+            ev(
+                "demo",
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_IN_PROGRESS",
+                "The following resource(s) failed to create: [Fsx, Role]",
+            ),
+            ev("demo", "AWS::CloudFormation::Stack", "CREATE_FAILED", "x"),
+        ];
+        let ranked = rank(&events, "AWS::CloudFormation::Stack");
+        let ids: Vec<&str> = ranked.iter().map(|e| e.logical_id.as_str()).collect();
+        assert_eq!(ids, ["Fsx", "Role", "Bucket", "Efs", "demo"]);
+    }
+}

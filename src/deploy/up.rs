@@ -1,0 +1,407 @@
+//! `up`: bring the stack to the rendered template, whatever state it is in.
+//!
+//! - absent: create through a change set;
+//! - stable: skip when the deployed template and tags equal the rendered ones (two API calls),
+//!   else update through a change set;
+//! - in progress (another `up`, a console user): attach and wait, then decide again;
+//! - ROLLBACK_COMPLETE or REVIEW_IN_PROGRESS (a failed or never-executed first create): delete,
+//!   then create, with a notice;
+//! - UPDATE_ROLLBACK_FAILED: explain, or continue the rollback with `--continue-rollback`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag, TemplateStage};
+
+use super::DeployError;
+use super::changeset;
+use super::root_cause;
+use super::stack::{self, Phase, StackInfo};
+use super::wait::{self, STACK_TYPE, Settled, WaitSettings};
+use crate::aws::{Aws, AwsError};
+use crate::report::{Change, Outcome, Reporter};
+
+/// The tag stackctl puts on every stack it manages.
+pub const MANAGED_TAG: (&str, &str) = ("stackctl:managed-by", "stackctl");
+
+/// Asks the user to confirm a plan; true means go ahead.
+pub type Confirm = dyn Fn(&[Change]) -> bool + Sync;
+
+/// What `up` was asked to do.
+pub struct UpRequest<'a> {
+    /// Stack name.
+    pub stack: &'a str,
+    /// The rendered, checked template.
+    pub body: &'a str,
+    /// Its resources as (logical id, type), shown as the plan of a first create.
+    pub resources: &'a [(String, String)],
+    /// Stack tags (the stack file's plus stackctl's own).
+    pub tags: Vec<(String, String)>,
+    /// `--yes`: execute changes that need confirmation.
+    pub yes: bool,
+    /// Asks the user on a terminal; `None` when there is none.
+    pub confirm: Option<&'a Confirm>,
+    /// `--termination-protection`.
+    pub termination_protection: bool,
+    /// `--continue-rollback`.
+    pub continue_rollback: bool,
+    /// Polling.
+    pub wait: WaitSettings,
+}
+
+/// Stack tags for a stack file's tags.
+pub fn stack_tags(spec_tags: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = spec_tags.clone().into_iter().collect();
+    tags.push((MANAGED_TAG.0.to_owned(), MANAGED_TAG.1.to_owned()));
+    tags.sort();
+    tags
+}
+
+/// Runs `up` and returns how it ended. A stack that ends in a failed state is an `Outcome`
+/// with `success: false`, not an error.
+pub async fn up(
+    aws: &Aws,
+    req: &UpRequest<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Outcome, DeployError> {
+    let started = Instant::now();
+    let outcome =
+        |status: &str, success: bool, info: Option<&StackInfo>, failures, notes| Outcome {
+            stack: req.stack.to_owned(),
+            status: status.to_owned(),
+            success,
+            outputs: info.map(|i| i.outputs.clone()).unwrap_or_default(),
+            duration_seconds: started.elapsed().as_secs_f64(),
+            api_calls: aws.counter().calls(),
+            failures,
+            notes,
+        };
+
+    // At most a few recovery rounds: attach, delete a failed first create, continue a rollback.
+    let mut current = stack::describe(aws, req.stack).await?;
+    for _ in 0..4 {
+        let Some(info) = current.clone() else { break };
+        match info.phase() {
+            Phase::Stable | Phase::Deleted => break,
+            Phase::InProgress => {
+                reporter.notice(&format!(
+                    "stack `{}` is {} (another operation is running); waiting for it to finish",
+                    req.stack,
+                    info.status.as_str()
+                ));
+                let settled = attach(aws, &info, reporter, req.wait).await?;
+                current = settled.stack;
+            }
+            Phase::RollbackComplete | Phase::ReviewInProgress => {
+                reporter.notice(&format!(
+                    "stack `{}` is {} (its first create failed or was never executed); deleting it and creating it again",
+                    req.stack,
+                    info.status.as_str()
+                ));
+                aws.cfn
+                    .delete_stack()
+                    .stack_name(&info.id)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("DeleteStack", e))?;
+                let settled =
+                    wait::until_settled(aws, &info.id, req.stack, None, 0, reporter, req.wait)
+                        .await?;
+                current = settled.stack;
+            }
+            Phase::UpdateRollbackFailed if req.continue_rollback => {
+                reporter.notice(&format!(
+                    "continuing the failed rollback of stack `{}`",
+                    req.stack
+                ));
+                aws.cfn
+                    .continue_update_rollback()
+                    .stack_name(&info.id)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("ContinueUpdateRollback", e))?;
+                let settled = attach(aws, &info, reporter, req.wait).await?;
+                current = settled.stack;
+            }
+            Phase::UpdateRollbackFailed => {
+                return Err(DeployError::BadState {
+                    stack: req.stack.to_owned(),
+                    status: info.status.as_str().to_owned(),
+                    explanation: format!(
+                        "an update failed and so did its rollback ({}). Fix what the reason names (often a resource changed or deleted outside CloudFormation), then run `stackctl up --continue-rollback`",
+                        info.reason.as_deref().unwrap_or("no reason given")
+                    ),
+                });
+            }
+            Phase::DeleteFailed => {
+                return Err(DeployError::BadState {
+                    stack: req.stack.to_owned(),
+                    status: info.status.as_str().to_owned(),
+                    explanation:
+                        "a delete failed; run `stackctl down` to finish it, then `stackctl up`"
+                            .to_owned(),
+                });
+            }
+        }
+    }
+
+    let kind = match &current {
+        None => ChangeSetType::Create,
+        Some(info) if info.phase() == Phase::InProgress => {
+            return Err(DeployError::BadState {
+                stack: req.stack.to_owned(),
+                status: info.status.as_str().to_owned(),
+                explanation: "it is still busy after waiting; try again later".to_owned(),
+            });
+        }
+        Some(info) => {
+            if unchanged(aws, info, req).await? {
+                if req.termination_protection && !info.termination_protection {
+                    set_termination_protection(aws, &info.id).await?;
+                }
+                return Ok(outcome(
+                    "NO_CHANGES",
+                    true,
+                    Some(info),
+                    Vec::new(),
+                    Vec::new(),
+                ));
+            }
+            ChangeSetType::Update
+        }
+    };
+
+    if kind == ChangeSetType::Create {
+        return create(aws, req, reporter, started).await;
+    }
+
+    let Some(prepared) =
+        changeset::create(aws, req.stack, req.body, &req.tags, kind, req.wait.poll).await?
+    else {
+        return Ok(outcome(
+            "NO_CHANGES",
+            true,
+            current.as_ref(),
+            Vec::new(),
+            Vec::new(),
+        ));
+    };
+    reporter.change_set(&prepared.changes);
+    if let Err(err) = confirm(req, &prepared.changes) {
+        changeset::delete(aws, req.stack, &prepared.name).await?;
+        return Err(err);
+    }
+    if req.termination_protection {
+        set_termination_protection(aws, &prepared.stack_id).await?;
+    }
+    aws.cfn
+        .execute_change_set()
+        .stack_name(req.stack)
+        .change_set_name(&prepared.name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ExecuteChangeSet", e))?;
+    reporter.operation_started("update", prepared.changes.len());
+    let settled = wait::until_settled(
+        aws,
+        &prepared.stack_id,
+        req.stack,
+        prepared.creation_time,
+        prepared.changes.len(),
+        reporter,
+        req.wait,
+    )
+    .await?;
+    Ok(finish(aws, req, settled, "UPDATE_COMPLETE", started))
+}
+
+/// A first create: the plan is the rendered template itself (every resource is added), so it
+/// is shown from there and the stack is created directly. (A CREATE change set would show the
+/// same list, at the price of a REVIEW_IN_PROGRESS stack left behind by a declined plan.)
+async fn create(
+    aws: &Aws,
+    req: &UpRequest<'_>,
+    reporter: &dyn Reporter,
+    started: Instant,
+) -> Result<Outcome, DeployError> {
+    let changes: Vec<Change> = req
+        .resources
+        .iter()
+        .map(|(id, ty)| Change {
+            action: "Add".to_owned(),
+            logical_id: id.clone(),
+            resource_type: ty.clone(),
+            replacement: None,
+            causes: Vec::new(),
+            needs_confirmation: changeset::needs_confirmation("Add", ty, None),
+        })
+        .collect();
+    reporter.change_set(&changes);
+    confirm(req, &changes)?;
+
+    let token = changeset::new_name();
+    let sent = aws
+        .cfn
+        .create_stack()
+        .stack_name(req.stack)
+        .template_body(req.body)
+        .capabilities(Capability::CapabilityIam)
+        .enable_termination_protection(req.termination_protection)
+        // The SDK sends the same token on its retries, so CloudFormation drops duplicates.
+        .client_request_token(&token)
+        .set_tags(Some(
+            req.tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await;
+    let stack_id = match sent {
+        Ok(out) => out.stack_id().unwrap_or(req.stack).to_owned(),
+        Err(err) => {
+            let err = AwsError::from_sdk("CreateStack", err);
+            if err.code() != Some("AlreadyExistsException") {
+                return Err(err.into());
+            }
+            // The stack was absent a moment ago, so this is our own CreateStack whose first
+            // answer was lost and which the SDK retried (endpoints that ignore the token answer
+            // AlreadyExists). Make sure before attaching to it.
+            own_new_stack(aws, req).await?.ok_or_else(|| DeployError::BadState {
+                stack: req.stack.to_owned(),
+                status: "ALREADY_EXISTS".to_owned(),
+                explanation: "another client created a stack with this name just now; run `stackctl status`".to_owned(),
+            })?
+        }
+    };
+    reporter.operation_started("create", changes.len());
+    let settled = wait::until_settled(
+        aws,
+        &stack_id,
+        req.stack,
+        None,
+        changes.len(),
+        reporter,
+        req.wait,
+    )
+    .await?;
+    Ok(finish(aws, req, settled, "CREATE_COMPLETE", started))
+}
+
+/// The id of a stack named `req.stack` that carries exactly our template: one we created.
+async fn own_new_stack(aws: &Aws, req: &UpRequest<'_>) -> Result<Option<String>, AwsError> {
+    let Some(info) = stack::describe(aws, req.stack).await? else {
+        return Ok(None);
+    };
+    let body = aws
+        .cfn
+        .get_template()
+        .stack_name(&info.id)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetTemplate", e))?;
+    let want_tags: BTreeMap<String, String> = req.tags.iter().cloned().collect();
+    Ok((body.template_body() == Some(req.body) && info.tags == want_tags).then_some(info.id))
+}
+
+/// Applies the confirmation rule to a plan.
+fn confirm(req: &UpRequest<'_>, changes: &[Change]) -> Result<(), DeployError> {
+    let risky: Vec<&Change> = changes.iter().filter(|c| c.needs_confirmation).collect();
+    if risky.is_empty() || req.yes {
+        return Ok(());
+    }
+    match req.confirm {
+        Some(ask) if ask(changes) => Ok(()),
+        Some(_) => Err(DeployError::Declined),
+        None => {
+            let what: Vec<String> = risky
+                .iter()
+                .map(|c| format!("{} {} {}", c.action, c.logical_id, c.resource_type))
+                .collect();
+            Err(DeployError::NeedsConfirmation(what.join("; ")))
+        }
+    }
+}
+
+/// The outcome of a finished create or update.
+fn finish(
+    aws: &Aws,
+    req: &UpRequest<'_>,
+    settled: Settled,
+    goal: &str,
+    started: Instant,
+) -> Outcome {
+    let status = settled
+        .stack
+        .as_ref()
+        .map_or("DELETE_COMPLETE".to_owned(), |s| {
+            s.status.as_str().to_owned()
+        });
+    let success = status == goal;
+    let mut notes = Vec::new();
+    if !success && goal == "CREATE_COMPLETE" {
+        notes.push(
+            "the first create rolled back; the next `stackctl up` deletes the failed stack and creates it again"
+                .to_owned(),
+        );
+    }
+    Outcome {
+        stack: req.stack.to_owned(),
+        status,
+        success,
+        outputs: settled
+            .stack
+            .as_ref()
+            .map(|i| i.outputs.clone())
+            .unwrap_or_default(),
+        duration_seconds: started.elapsed().as_secs_f64(),
+        api_calls: aws.counter().calls(),
+        failures: if success {
+            Vec::new()
+        } else {
+            root_cause::rank(&settled.events, STACK_TYPE)
+        },
+        notes,
+    }
+}
+
+/// Waits for an operation someone else started.
+async fn attach(
+    aws: &Aws,
+    info: &StackInfo,
+    reporter: &dyn Reporter,
+    settings: WaitSettings,
+) -> Result<Settled, AwsError> {
+    // Events before now are history, not progress.
+    let now = aws_sdk_cloudformation::primitives::DateTime::from(std::time::SystemTime::now());
+    wait::until_settled(aws, &info.id, &info.name, Some(now), 0, reporter, settings).await
+}
+
+/// True when the deployed template and tags are exactly what `up` would deploy.
+async fn unchanged(aws: &Aws, info: &StackInfo, req: &UpRequest<'_>) -> Result<bool, AwsError> {
+    let want_tags: BTreeMap<String, String> = req.tags.iter().cloned().collect();
+    if info.tags != want_tags {
+        return Ok(false);
+    }
+    let deployed = aws
+        .cfn
+        .get_template()
+        .stack_name(&info.id)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetTemplate", e))?;
+    Ok(deployed.template_body() == Some(req.body))
+}
+
+async fn set_termination_protection(aws: &Aws, stack_id: &str) -> Result<(), AwsError> {
+    aws.cfn
+        .update_termination_protection()
+        .stack_name(stack_id)
+        .enable_termination_protection(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("UpdateTerminationProtection", e))?;
+    Ok(())
+}

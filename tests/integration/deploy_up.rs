@@ -1,0 +1,210 @@
+//! `stackctl up`, `outputs` and `status` against the emulator, through the binary as a user
+//! runs it (no terminal, so confirmations need --yes).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::emulator::Emulator;
+use crate::support::{Output, write};
+
+/// Runs stackctl against `emulator` with test credentials and no AWS settings inherited.
+pub fn stackctl_aws(emulator: Option<&Emulator>, dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackctl"));
+    cmd.args(args).current_dir(dir);
+    for var in [
+        "STACKCTL_STACK",
+        "STACKCTL_TEMPLATES",
+        "STACKCTL_OUTPUT",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_DEFAULT_REGION",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        );
+    if let Some(e) = emulator {
+        cmd.args(["--endpoint-url", &e.endpoint]);
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("stackctl runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The `result` object of an NDJSON run.
+pub fn result_of(out: &Output) -> serde_json::Value {
+    out.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "result")
+        .unwrap_or_else(|| panic!("no result line in:\n{}\n{}", out.stdout, out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_creates_then_skips_then_updates_through_a_change_set() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+
+    // Without a terminal, a plan that adds IAM needs --yes: exit 2 and nothing created.
+    let refused = stackctl_aws(e, dir.path(), &["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    let status = stackctl_aws(e, dir.path(), &["status", "--output", "json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&status.stdout).unwrap()["status"],
+        "ABSENT"
+    );
+
+    let created = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
+    assert_eq!(created.code, 0, "{}{}", created.stdout, created.stderr);
+    let result = result_of(&created);
+    assert_eq!(result["status"], "CREATE_COMPLETE");
+    assert!(
+        created
+            .stdout
+            .lines()
+            .any(|l| l.contains("\"event\":\"change_set\""))
+    );
+    let outputs: BTreeMap<String, String> =
+        serde_json::from_value(result["outputs"].clone()).unwrap();
+    assert!(outputs["VpcId"].starts_with("vpc-"), "{outputs:?}");
+
+    // The resources are there.
+    let config = emulator.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpcs = ec2
+        .describe_vpcs()
+        .vpc_ids(&outputs["VpcId"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1);
+    let efs = aws_sdk_efs::Client::new(&config);
+    let fs = efs
+        .describe_file_systems()
+        .file_system_id(&outputs["EfsFileSystemId"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fs.file_systems().len(), 1);
+
+    // A second up changes nothing and makes at most 3 API calls.
+    let again = stackctl_aws(e, dir.path(), &["up", "--output", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let result = result_of(&again);
+    assert_eq!(result["status"], "NO_CHANGES");
+    assert!(result["api_calls"].as_u64().unwrap() <= 3, "{result}");
+
+    // outputs as env lines and JSON.
+    let env = stackctl_aws(e, dir.path(), &["outputs", "--format", "env"]);
+    assert_eq!(env.code, 0, "{}", env.stderr);
+    assert!(
+        env.stdout
+            .contains(&format!("export VPC_ID='{}'", outputs["VpcId"])),
+        "{}",
+        env.stdout
+    );
+    for line in env.stdout.lines() {
+        assert!(line.starts_with("export ") && line.contains("='"), "{line}");
+    }
+    let json = stackctl_aws(e, dir.path(), &["outputs", "--format", "json"]);
+    let parsed: BTreeMap<String, String> = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(parsed, outputs);
+
+    // An update goes through a change set.
+    write(
+        dir.path(),
+        "bigger.yaml",
+        "name: mask-rcnn\nnotebook:\n  volume_gib: 300\n",
+    );
+    let updated = stackctl_aws(
+        e,
+        dir.path(),
+        &["up", "--stack", "bigger.yaml", "--yes", "--output", "json"],
+    );
+    assert_eq!(updated.code, 0, "{}{}", updated.stdout, updated.stderr);
+    assert_eq!(result_of(&updated)["status"], "UPDATE_COMPLETE");
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let template = cfn
+        .get_template()
+        .stack_name("mask-rcnn")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        template
+            .template_body()
+            .unwrap()
+            .contains("VolumeSizeInGB: 300")
+    );
+    let sets = cfn
+        .list_change_sets()
+        .stack_name("mask-rcnn")
+        .send()
+        .await
+        .unwrap();
+    assert!(!sets.summaries().is_empty(), "the update used a change set");
+
+    // status shows the stack and its resources.
+    let status = stackctl_aws(e, dir.path(), &["status", "--stack", "bigger.yaml"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("UPDATE_COMPLETE") && status.stdout.contains("NotebookInstance")
+    );
+}
+
+#[test]
+fn no_region_and_unreachable_endpoints_exit_4_before_changing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackctl"));
+    let out = cmd
+        .args(["outputs"])
+        .current_dir(dir.path())
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no AWS region"));
+
+    // A closed port: connection refused, after the SDK's retries.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = stackctl_aws(
+        None,
+        dir.path(),
+        &[
+            "status",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
+}
