@@ -88,6 +88,8 @@ pub struct Aws {
     pub efs: aws_sdk_efs::Client,
     /// SageMaker.
     pub sagemaker: aws_sdk_sagemaker::Client,
+    /// S3 (path-style when an endpoint is given).
+    pub s3: aws_sdk_s3::Client,
     /// The region every client uses.
     pub region: String,
     counter: Arc<ApiCounter>,
@@ -277,6 +279,13 @@ impl Aws {
             ),
             sagemaker: aws_sdk_sagemaker::Client::from_conf(
                 aws_sdk_sagemaker::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    // Custom endpoints (the emulator, S3-compatible servers) need path-style.
+                    .force_path_style(config.endpoint_url().is_some())
                     .interceptor(count)
                     .build(),
             ),

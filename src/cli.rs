@@ -89,6 +89,8 @@ pub enum Command {
     Plan,
     /// Create or update the stack so it matches the stack file.
     Up(UpArgs),
+    /// Delete the stack; keeps retained data (EFS, the data bucket) unless --delete-data.
+    Down(DownArgs),
     /// Show the stack's status, its resources and its last failure.
     Status,
     /// Print the stack's outputs.
@@ -112,6 +114,25 @@ pub struct UpArgs {
     /// Continue a rollback that failed (stack in UPDATE_ROLLBACK_FAILED), then update.
     #[arg(long)]
     pub continue_rollback: bool,
+}
+
+/// `stackctl down` options.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Delete without asking (needed without a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Delete even while training jobs run in the stack's subnets.
+    #[arg(long)]
+    pub force: bool,
+    /// Also delete what the stack keeps: the retained EFS file system and the data bucket
+    /// with every object in it.
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Longest wait, in seconds, for network interfaces that other services hold in the
+    /// stack's subnets or security group.
+    #[arg(long, default_value_t = 1200, value_name = "SECONDS")]
+    pub eni_timeout: u64,
 }
 
 /// Formats of `stackctl outputs`.

@@ -125,7 +125,7 @@ impl Error {
             ),
             Self::NoStack(_) => Some("run `stackctl up` to create it".to_owned()),
             Self::Deploy(DeployError::NeedsConfirmation(_)) => Some(
-                "review the change set above; re-run with --yes to execute it (the change set was deleted, nothing changed)".to_owned(),
+                "nothing was changed; review the plan above and re-run with --yes to go ahead".to_owned(),
             ),
             _ => None,
         }

@@ -78,6 +78,7 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<(), Error> {
         Command::Render { out } => commands::render::run(&cli.global, out.as_deref(), printer),
         Command::Plan => commands::plan::run(&cli.global, printer),
         Command::Up(args) => block_on(commands::up::run(&cli.global, args, printer)),
+        Command::Down(args) => block_on(commands::down::run(&cli.global, args, printer)),
         Command::Status => block_on(commands::status::run(&cli.global, printer)),
         Command::Outputs { format } => {
             block_on(commands::outputs::run(&cli.global, *format, printer))

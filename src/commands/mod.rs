@@ -1,6 +1,7 @@
 //! One module per command; each takes resolved arguments and a [`Printer`].
 
 mod aws_context;
+pub mod down;
 pub mod init;
 pub mod outputs;
 pub mod plan;

@@ -48,7 +48,20 @@ impl EventPoller {
             .into_paginator()
             .send();
         'pages: while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+            let page = match page {
+                Ok(page) => page,
+                Err(err) => {
+                    let err = AwsError::from_sdk("DescribeStackEvents", err);
+                    // Some endpoints forget a deleted stack's events; the caller's
+                    // DescribeStacks then sees the stack gone.
+                    if err.code() == Some("ValidationError")
+                        && err.message().is_some_and(|m| m.contains("does not exist"))
+                    {
+                        break 'pages;
+                    }
+                    return Err(err);
+                }
+            };
             for event in page.stack_events() {
                 let id = event.event_id().unwrap_or_default();
                 let too_old = match (self.since, event.timestamp()) {

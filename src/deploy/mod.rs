@@ -1,10 +1,13 @@
 //! The deploy engine: stack state, change sets, event polling, root causes, and the `up`
 //! operation that ties them together.
 
+pub mod bucket;
 pub mod changeset;
+pub mod down;
 pub mod events;
 pub mod root_cause;
 pub mod stack;
+pub mod sweep;
 pub mod up;
 pub mod wait;
 
@@ -15,9 +18,7 @@ pub enum DeployError {
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
     /// The change set needs confirmation and none was given.
-    #[error(
-        "the change set replaces or deletes stateful resources or changes IAM ({0}); confirm on a terminal or pass --yes"
-    )]
+    #[error("{0}: needs confirmation on a terminal, or --yes")]
     NeedsConfirmation(String),
     /// The user answered no.
     #[error("cancelled; nothing was changed")]

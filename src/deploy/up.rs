@@ -25,7 +25,7 @@ use crate::report::{Change, Outcome, Reporter};
 pub const MANAGED_TAG: (&str, &str) = ("stackctl:managed-by", "stackctl");
 
 /// Asks the user to confirm a plan; true means go ahead.
-pub type Confirm = dyn Fn(&[Change]) -> bool + Sync;
+pub type Confirm<'a> = dyn Fn(&[Change]) -> bool + Sync + 'a;
 
 /// What `up` was asked to do.
 pub struct UpRequest<'a> {
@@ -40,7 +40,7 @@ pub struct UpRequest<'a> {
     /// `--yes`: execute changes that need confirmation.
     pub yes: bool,
     /// Asks the user on a terminal; `None` when there is none.
-    pub confirm: Option<&'a Confirm>,
+    pub confirm: Option<&'a Confirm<'a>>,
     /// `--termination-protection`.
     pub termination_protection: bool,
     /// `--continue-rollback`.
@@ -319,7 +319,10 @@ fn confirm(req: &UpRequest<'_>, changes: &[Change]) -> Result<(), DeployError> {
                 .iter()
                 .map(|c| format!("{} {} {}", c.action, c.logical_id, c.resource_type))
                 .collect();
-            Err(DeployError::NeedsConfirmation(what.join("; ")))
+            Err(DeployError::NeedsConfirmation(format!(
+                "the plan replaces or deletes stateful resources or changes IAM ({})",
+                what.join("; ")
+            )))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! a missing emulator or linter fails the test, it is never skipped.
 
 mod cli;
+mod deploy_down;
 mod deploy_up;
 mod emulator_deploy;
 mod render_matrix;

@@ -1,0 +1,58 @@
+//! `stackctl down`: delete the stack, keep (or with --delete-data delete) the data.
+
+use crate::cli::{DownArgs, GlobalArgs};
+use crate::deploy::DeployError;
+use crate::deploy::down::{DownRequest, down};
+use crate::deploy::sweep::SweepSettings;
+use crate::deploy::wait::WaitSettings;
+use crate::error::Error;
+use crate::printer::Printer;
+use crate::report::{self, Change};
+
+/// Runs `down` with progress.
+pub async fn run(
+    global: &GlobalArgs,
+    args: &DownArgs,
+    _printer: &mut Printer,
+) -> Result<(), Error> {
+    let (_, spec) = super::load_spec(global)?;
+    let aws = super::aws_context::connect(global, &spec).await?;
+    let reporter = report::for_output(global.output, global.quiet);
+    let delete_data = args.delete_data;
+    let ask = |plan: &[Change]| {
+        let data = if delete_data {
+            ", INCLUDING the retained file system and the data bucket"
+        } else {
+            ""
+        };
+        super::aws_context::ask(&format!(
+            "Delete stack `{}` and {} resources{data}?",
+            spec.name,
+            plan.len()
+        ))
+    };
+    let request = DownRequest {
+        stack: spec.name.as_str(),
+        yes: args.yes,
+        force: args.force,
+        delete_data: args.delete_data,
+        confirm: if super::aws_context::interactive(global) {
+            Some(&ask)
+        } else {
+            None
+        },
+        wait: WaitSettings::default(),
+        sweep: SweepSettings {
+            eni_timeout: std::time::Duration::from_secs(args.eni_timeout),
+            ..SweepSettings::default()
+        },
+    };
+    let outcome = tokio::select! {
+        result = down(&aws, &request, reporter.as_ref()) => result?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(DeployError::Interrupted { stack: spec.name.to_string(), command: "down".to_owned() }.into());
+        }
+    };
+    reporter.finished(&outcome);
+    Ok(())
+}
