@@ -72,11 +72,13 @@ pub async fn delete_bucket(aws: &Aws, bucket: &str) -> Result<usize, AwsError> {
             .await
             .map_err(|e| AwsError::from_sdk("DeleteObjects", e))?;
     }
-    aws.s3
-        .delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DeleteBucket", e))?;
+    super::sweep::gone_ok(
+        aws.s3
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteBucket", e)),
+    )?;
     Ok(removed)
 }

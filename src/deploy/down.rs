@@ -391,8 +391,12 @@ async fn delete_and_wait(
 ) -> Result<String, DeployError> {
     if let Err(err) = aws.cfn.delete_stack().stack_name(stack_id).send().await {
         let err = AwsError::from_sdk("DeleteStack", err);
-        // The emulator deletes synchronously and fails on the VPC: what is left is swept.
-        if err.code() == Some("DependencyViolation") {
+        // The emulator deletes synchronously and fails on the VPC (or, when its first answer
+        // was lost and the SDK retried, on something the first call already deleted): what is
+        // left is checked and swept below either way. A stack already gone is fine too.
+        let stack_gone = err.code() == Some("ValidationError")
+            && err.message().is_some_and(|m| m.contains("does not exist"));
+        if err.code() == Some("DependencyViolation") || sweep::is_gone(&err) || stack_gone {
             reporter.notice(&format!(
                 "CloudFormation could not delete everything ({}); removing what is left directly",
                 err.message().unwrap_or_default()
@@ -441,11 +445,12 @@ async fn delete_file_system(aws: &Aws, id: &str, settings: SweepSettings) -> Res
         }
         tokio::time::sleep(settings.poll).await;
     }
-    aws.efs
-        .delete_file_system()
-        .file_system_id(id)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DeleteFileSystem", e))?;
-    Ok(())
+    sweep::gone_ok(
+        aws.efs
+            .delete_file_system()
+            .file_system_id(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteFileSystem", e)),
+    )
 }

@@ -103,11 +103,13 @@ pub async fn sweep(
                 continue;
             }
             let id = nat.nat_gateway_id().unwrap_or_default();
-            ec2.delete_nat_gateway()
-                .nat_gateway_id(id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteNatGateway", err))?;
+            gone_ok(
+                ec2.delete_nat_gateway()
+                    .nat_gateway_id(id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteNatGateway", err)),
+            )?;
             did(
                 format!("deleted NAT gateway {id} (left by the stack deletion)"),
                 reporter,
@@ -149,11 +151,13 @@ pub async fn sweep(
                         .is_none_or(|s| !s.as_str().eq_ignore_ascii_case("deleted"))
             });
         if exists {
-            ec2.delete_vpc_endpoints()
-                .vpc_endpoint_ids(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteVpcEndpoints", err))?;
+            gone_ok(
+                ec2.delete_vpc_endpoints()
+                    .vpc_endpoint_ids(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteVpcEndpoints", err)),
+            )?;
             did(
                 format!("deleted VPC endpoint {} ({})", r.physical_id, r.logical_id),
                 reporter,
@@ -181,12 +185,14 @@ pub async fn sweep(
             }
         };
         if exists {
-            aws.efs
-                .delete_mount_target()
-                .mount_target_id(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteMountTarget", err))?;
+            gone_ok(
+                aws.efs
+                    .delete_mount_target()
+                    .mount_target_id(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteMountTarget", err)),
+            )?;
             did(
                 format!(
                     "deleted EFS mount target {} ({})",
@@ -236,11 +242,13 @@ pub async fn sweep(
         });
         for a in stack_addresses {
             if let Some(alloc) = a.allocation_id() {
-                ec2.release_address()
-                    .allocation_id(alloc)
-                    .send()
-                    .await
-                    .map_err(|err| AwsError::from_sdk("ReleaseAddress", err))?;
+                gone_ok(
+                    ec2.release_address()
+                        .allocation_id(alloc)
+                        .send()
+                        .await
+                        .map_err(|err| AwsError::from_sdk("ReleaseAddress", err)),
+                )?;
                 did(
                     format!(
                         "released Elastic IP {} ({alloc}, {})",
@@ -269,18 +277,22 @@ pub async fn sweep(
                 if assoc.main() != Some(true)
                     && let Some(id) = assoc.route_table_association_id()
                 {
-                    ec2.disassociate_route_table()
-                        .association_id(id)
-                        .send()
-                        .await
-                        .map_err(|err| AwsError::from_sdk("DisassociateRouteTable", err))?;
+                    gone_ok(
+                        ec2.disassociate_route_table()
+                            .association_id(id)
+                            .send()
+                            .await
+                            .map_err(|err| AwsError::from_sdk("DisassociateRouteTable", err)),
+                    )?;
                 }
             }
-            ec2.delete_route_table()
-                .route_table_id(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteRouteTable", err))?;
+            gone_ok(
+                ec2.delete_route_table()
+                    .route_table_id(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteRouteTable", err)),
+            )?;
             did(
                 format!("deleted route table {} ({})", r.physical_id, r.logical_id),
                 reporter,
@@ -308,19 +320,23 @@ pub async fn sweep(
         for gw in gateways.internet_gateways() {
             for attachment in gw.attachments() {
                 if let Some(vpc) = attachment.vpc_id() {
-                    ec2.detach_internet_gateway()
-                        .internet_gateway_id(&r.physical_id)
-                        .vpc_id(vpc)
-                        .send()
-                        .await
-                        .map_err(|err| AwsError::from_sdk("DetachInternetGateway", err))?;
+                    gone_ok(
+                        ec2.detach_internet_gateway()
+                            .internet_gateway_id(&r.physical_id)
+                            .vpc_id(vpc)
+                            .send()
+                            .await
+                            .map_err(|err| AwsError::from_sdk("DetachInternetGateway", err)),
+                    )?;
                 }
             }
-            ec2.delete_internet_gateway()
-                .internet_gateway_id(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteInternetGateway", err))?;
+            gone_ok(
+                ec2.delete_internet_gateway()
+                    .internet_gateway_id(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteInternetGateway", err)),
+            )?;
             did(
                 format!(
                     "deleted internet gateway {} ({})",
@@ -342,11 +358,13 @@ pub async fn sweep(
             .subnets()
             .is_empty();
         if exists {
-            ec2.delete_subnet()
-                .subnet_id(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteSubnet", err))?;
+            gone_ok(
+                ec2.delete_subnet()
+                    .subnet_id(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteSubnet", err)),
+            )?;
             did(
                 format!("deleted subnet {} ({})", r.physical_id, r.logical_id),
                 reporter,
@@ -363,11 +381,13 @@ pub async fn sweep(
             .security_groups()
             .is_empty();
         if exists {
-            ec2.delete_security_group()
-                .group_id(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteSecurityGroup", err))?;
+            gone_ok(
+                ec2.delete_security_group()
+                    .group_id(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteSecurityGroup", err)),
+            )?;
             did(
                 format!(
                     "deleted security group {} ({})",
@@ -387,11 +407,13 @@ pub async fn sweep(
             .vpcs()
             .is_empty();
         if exists {
-            ec2.delete_vpc()
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteVpc", err))?;
+            gone_ok(
+                ec2.delete_vpc()
+                    .vpc_id(vpc)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteVpc", err)),
+            )?;
             did(format!("deleted VPC {vpc}"), reporter);
         }
     }
@@ -399,12 +421,14 @@ pub async fn sweep(
     // 11. A file system the stack should have deleted (retain: false).
     for r in of_type(recorded, "AWS::EFS::FileSystem") {
         if efs_exists(aws, &r.physical_id).await? {
-            aws.efs
-                .delete_file_system()
-                .file_system_id(&r.physical_id)
-                .send()
-                .await
-                .map_err(|err| AwsError::from_sdk("DeleteFileSystem", err))?;
+            gone_ok(
+                aws.efs
+                    .delete_file_system()
+                    .file_system_id(&r.physical_id)
+                    .send()
+                    .await
+                    .map_err(|err| AwsError::from_sdk("DeleteFileSystem", err)),
+            )?;
             did(
                 format!(
                     "deleted EFS file system {} ({})",
@@ -415,6 +439,23 @@ pub async fn sweep(
         }
     }
     Ok(actions)
+}
+
+/// True when an error says the thing is already gone (a retried delete whose first answer
+/// was lost, or something deleted meanwhile).
+pub fn is_gone(err: &AwsError) -> bool {
+    err.code().is_some_and(|c| {
+        c.contains("NotFound") || c == "NoSuchBucket" || c == "InvalidAllocationID.NotFound"
+    })
+}
+
+/// Ok for success and for "already gone".
+pub fn gone_ok<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if is_gone(&err) => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// A reporter that drops everything (for lines already reported).

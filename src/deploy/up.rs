@@ -194,13 +194,20 @@ pub async fn up(
     if req.termination_protection {
         set_termination_protection(aws, &prepared.stack_id).await?;
     }
-    aws.cfn
+    if let Err(err) = aws
+        .cfn
         .execute_change_set()
         .stack_name(req.stack)
         .change_set_name(&prepared.name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ExecuteChangeSet", e))?;
+    {
+        let err = AwsError::from_sdk("ExecuteChangeSet", err);
+        // A retried call whose first answer was lost finds the change set already running.
+        if err.code() != Some("InvalidChangeSetStatus") {
+            return Err(err.into());
+        }
+    }
     reporter.operation_started("update", prepared.changes.len());
     let settled = wait::until_settled(
         aws,

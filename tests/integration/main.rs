@@ -5,6 +5,7 @@
 
 mod cli;
 mod deploy_down;
+mod deploy_faults;
 mod deploy_up;
 mod emulator_deploy;
 mod render_matrix;

@@ -1,0 +1,216 @@
+//! A small HTTP proxy between stackctl and the emulator that answers a share of requests with
+//! throttling errors and 500s, and drops connections (before forwarding, and after forwarding
+//! so the caller never sees the answer to a request that took effect).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+
+/// Counts of what the proxy did.
+#[derive(Debug, Default)]
+pub struct FaultCounts {
+    pub forwarded: AtomicUsize,
+    pub throttled: AtomicUsize,
+    pub server_errors: AtomicUsize,
+    pub dropped_before: AtomicUsize,
+    pub dropped_after: AtomicUsize,
+}
+
+/// A running proxy; stops accepting when dropped.
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub counts: Arc<FaultCounts>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    /// Proxies to `upstream` (`127.0.0.1:port`); every `every`-th request gets a fault, the
+    /// fault kind rotating through throttling, 500, drop-before and drop-after.
+    pub fn start(upstream: String, every: usize) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let counts = Arc::new(FaultCounts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let seq = Arc::new(AtomicUsize::new(0));
+        let (c, s) = (counts.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (upstream, c, seq) = (upstream.clone(), c.clone(), seq.clone());
+                thread::spawn(move || serve(conn, &upstream, &c, &seq, every));
+            }
+        });
+        FaultProxy {
+            endpoint,
+            counts,
+            stop,
+        }
+    }
+
+    /// Total faults injected.
+    pub fn faults(&self) -> usize {
+        let c = &self.counts;
+        c.throttled.load(Ordering::Relaxed)
+            + c.server_errors.load(Ordering::Relaxed)
+            + c.dropped_before.load(Ordering::Relaxed)
+            + c.dropped_after.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(self.endpoint.trim_start_matches("http://"));
+    }
+}
+
+/// Reads one HTTP/1.1 request (headers and a Content-Length body).
+fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 4096];
+    let header_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        let n = conn.read(&mut byte).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&byte[..n]);
+    };
+    let headers = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    let length: usize = headers
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    while buf.len() < header_end + length {
+        let n = conn.read(&mut byte).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&byte[..n]);
+    }
+    Some(buf)
+}
+
+/// A throttling answer in the protocol the request speaks.
+fn throttle_response(request: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(request);
+    let (status, content_type, body) = if text.contains("x-amz-json")
+        || text.contains("application/json")
+    {
+        (
+            "400 Bad Request",
+            "application/x-amz-json-1.1",
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
+        )
+    } else if text.contains("Version=2016-11-15") {
+        (
+            "503 Service Unavailable",
+            "text/xml",
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>".to_owned(),
+        )
+    } else {
+        (
+            "400 Bad Request",
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>".to_owned(),
+        )
+    };
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn forward(request: &[u8], upstream: &str) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect(upstream).ok()?;
+    // One request per upstream connection, so the answer ends at EOF.
+    let text = String::from_utf8_lossy(request);
+    let head_end = text.find("\r\n\r\n")? + 4;
+    let mut head: String = text[..head_end - 2]
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    head.push_str("connection: close\r\n\r\n");
+    up.write_all(head.as_bytes()).ok()?;
+    up.write_all(&request[head_end..]).ok()?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).ok()?;
+    Some(response)
+}
+
+fn serve(
+    mut conn: TcpStream,
+    upstream: &str,
+    counts: &FaultCounts,
+    seq: &AtomicUsize,
+    every: usize,
+) {
+    while let Some(request) = read_request(&mut conn) {
+        let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let fault = if every > 0 && n % every == 0 {
+            Some((n / every) % 4)
+        } else {
+            None
+        };
+        match fault {
+            Some(0) => {
+                counts.throttled.fetch_add(1, Ordering::Relaxed);
+                if conn.write_all(&throttle_response(&request)).is_err() {
+                    return;
+                }
+            }
+            Some(1) => {
+                counts.server_errors.fetch_add(1, Ordering::Relaxed);
+                let body = "internal error";
+                let answer = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if conn.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            Some(2) => {
+                counts.dropped_before.fetch_add(1, Ordering::Relaxed);
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(_) => {
+                // The request takes effect; its answer is lost.
+                let _ = forward(&request, upstream);
+                counts.dropped_after.fetch_add(1, Ordering::Relaxed);
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            None => {
+                let Some(response) = forward(&request, upstream) else {
+                    return;
+                };
+                counts.forwarded.fetch_add(1, Ordering::Relaxed);
+                if conn.write_all(&response).is_err() {
+                    return;
+                }
+                // The upstream answer may say `connection: close`; honour it.
+                if String::from_utf8_lossy(&response[..response.len().min(2048)])
+                    .to_ascii_lowercase()
+                    .contains("connection: close")
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
