@@ -160,7 +160,7 @@ fn serve(
 ) {
     while let Some(request) = read_request(&mut conn) {
         let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let fault = if every > 0 && n % every == 0 {
+        let fault = if every > 0 && n.is_multiple_of(every) {
             Some((n / every) % 4)
         } else {
             None
