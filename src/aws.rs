@@ -294,6 +294,19 @@ impl Aws {
         })
     }
 
+    /// Clients whose CloudFormation client is `cfn` (a mocked one in tests); the other clients
+    /// point nowhere and must not be used.
+    #[cfg(test)]
+    pub(crate) fn with_cloudformation(cfn: aws_sdk_cloudformation::Client) -> Self {
+        let config = SdkConfig::builder()
+            .region(Region::new("us-east-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let mut aws = Self::from_config(&config).expect("region is set");
+        aws.cfn = cfn;
+        aws
+    }
+
     /// The call counter.
     pub fn counter(&self) -> &ApiCounter {
         &self.counter

@@ -11,6 +11,9 @@ pub mod sweep;
 pub mod up;
 pub mod wait;
 
+#[cfg(test)]
+mod tests;
+
 /// Errors of a stack operation.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
