@@ -85,8 +85,9 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Validate, render and check the template; list its resources and outputs.
-    Plan,
+    /// Validate, render and check the template; list its resources, outputs and estimated
+    /// cost; preview the change set against the deployed stack (unless --offline).
+    Plan(PlanArgs),
     /// Create or update the stack so it matches the stack file.
     Up(UpArgs),
     /// Delete the stack; keeps retained data (EFS, the data bucket) unless --delete-data.
@@ -99,6 +100,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputsFormat::Table)]
         format: OutputsFormat,
     },
+}
+
+/// `stackctl plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Do not contact AWS: only validate, render, check and estimate.
+    #[arg(long)]
+    pub offline: bool,
+    /// Exit with 3 when the stack would change (0: no changes).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// `stackctl up` options.

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod deploy;
 pub mod error;
 pub mod exit_code;
@@ -52,7 +53,7 @@ pub fn run(
     let json = cli.global.output == OutputFormat::Json;
     let result = dispatch(&cli, printer);
     let status = match result {
-        Ok(()) => ExitStatus::Success,
+        Ok(status) => status,
         Err(err) if err.is_broken_pipe() => ExitStatus::Success,
         Err(err) => {
             let status = err.exit_status();
@@ -71,12 +72,15 @@ pub fn run(
     }
 }
 
-fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<(), Error> {
+fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
+    if let Command::Plan(args) = &cli.command {
+        return commands::plan::run(&cli.global, args, printer);
+    }
     match &cli.command {
         Command::Init { path, force } => commands::init::run(path, *force, printer),
         Command::Validate => commands::validate::run(&cli.global, printer),
         Command::Render { out } => commands::render::run(&cli.global, out.as_deref(), printer),
-        Command::Plan => commands::plan::run(&cli.global, printer),
+        Command::Plan(_) => unreachable!("handled above"),
         Command::Up(args) => block_on(commands::up::run(&cli.global, args, printer)),
         Command::Down(args) => block_on(commands::down::run(&cli.global, args, printer)),
         Command::Status => block_on(commands::status::run(&cli.global, printer)),
@@ -84,11 +88,14 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<(), Error> {
             block_on(commands::outputs::run(&cli.global, *format, printer))
         }
     }
+    .map(|()| ExitStatus::Success)
 }
 
 /// Runs an AWS command on a runtime built only for commands that need one, so `--help`,
 /// `render` and `plan` start without it.
-fn block_on<F: std::future::Future<Output = Result<(), Error>>>(future: F) -> Result<(), Error> {
+pub(crate) fn block_on<T, F: std::future::Future<Output = Result<T, Error>>>(
+    future: F,
+) -> Result<T, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -1,19 +1,59 @@
-//! `stackctl plan`: validate, render and check; list the resources and outputs the stack would
-//! have. (The change-set preview against a deployed stack needs credentials and comes with the
-//! deploy engine.)
+//! `stackctl plan`: validate, render and check; list the resources and outputs the stack has;
+//! estimate its cost; and, unless `--offline`, preview the change set `up` would run against
+//! the deployed stack (the preview change set is deleted again).
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use std::io::Write;
+
+use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
+use crate::cost::{Estimate, Prices, estimate};
+use crate::deploy::up::{Preview, UpRequest, preview, stack_tags};
+use crate::deploy::wait::WaitSettings;
 use crate::error::Error;
+use crate::exit_code::ExitStatus;
 use crate::outputs::StackOutput;
 use crate::printer::Printer;
 use crate::render::TEMPLATE_BODY_LIMIT;
+use crate::report::{Change, change_table};
 use crate::table::table;
 
-/// Prints the offline plan.
-pub fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error> {
+/// Prints the plan; `Changes` with `--detailed-exitcode` when the stack would change.
+pub fn run(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    printer: &mut Printer,
+) -> Result<ExitStatus, Error> {
     let (source, spec) = super::load_spec(global)?;
     let rendered = super::render_spec(global, &spec)?;
     let checked = &rendered.checked;
+    let cost = estimate(&spec, &Prices::embedded());
+
+    let preview = if args.offline {
+        None
+    } else {
+        let tags = stack_tags(
+            &spec
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let request = UpRequest {
+            stack: spec.name.as_str(),
+            body: &rendered.body,
+            resources: &checked.resources,
+            tags,
+            yes: false,
+            confirm: None,
+            termination_protection: false,
+            continue_rollback: false,
+            wait: WaitSettings::default(),
+        };
+        Some(crate::block_on(async {
+            let aws = super::aws_context::connect(global, &spec).await?;
+            Ok::<_, Error>(preview(&aws, &request).await?)
+        })?)
+    };
+    let changes = matches!(preview, Some(Preview::Create(_) | Preview::Update(_)));
     let description = |name: &str| {
         StackOutput::ALL
             .iter()
@@ -22,6 +62,12 @@ pub fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error> {
     };
 
     if global.output == OutputFormat::Json {
+        let (kind, list): (&str, &[Change]) = match &preview {
+            None => ("offline", &[]),
+            Some(Preview::NoChanges) => ("no_changes", &[]),
+            Some(Preview::Create(c)) => ("create", c),
+            Some(Preview::Update(c)) => ("update", c),
+        };
         let doc = serde_json::json!({
             "stack": spec.name,
             "file": source.display,
@@ -34,32 +80,88 @@ pub fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error> {
             "outputs": checked.outputs.iter()
                 .map(|name| serde_json::json!({"name": name, "description": description(name)}))
                 .collect::<Vec<_>>(),
+            "cost_estimate": cost,
+            "preview": {"kind": kind, "changes": list},
         });
         writeln!(printer.out(), "{doc}")?;
-        return Ok(());
+    } else {
+        let out = printer.out();
+        writeln!(
+            out,
+            "Stack `{}` from {}: template {} bytes (limit {TEMPLATE_BODY_LIMIT}), checked",
+            spec.name,
+            source.display,
+            rendered.body.len()
+        )?;
+        writeln!(out, "\nResources ({}):", checked.resources.len())?;
+        let rows: Vec<[String; 2]> = checked
+            .resources
+            .iter()
+            .map(|(id, ty)| [id.clone(), ty.clone()])
+            .collect();
+        write!(out, "{}", table(["LOGICAL ID", "TYPE"], &rows))?;
+        writeln!(out, "\nOutputs ({}):", checked.outputs.len())?;
+        let rows: Vec<[String; 2]> = checked
+            .outputs
+            .iter()
+            .map(|n| [n.clone(), description(n).to_owned()])
+            .collect();
+        write!(out, "{}", table(["NAME", "DESCRIPTION"], &rows))?;
+        write_cost(out, &cost)?;
+        match &preview {
+            None => writeln!(out, "\nChanges: not previewed (--offline)")?,
+            Some(Preview::NoChanges) => {
+                writeln!(out, "\nChanges: none; the deployed stack matches")?
+            }
+            Some(Preview::Create(c)) => {
+                writeln!(
+                    out,
+                    "\nChanges: the stack does not exist; `stackctl up` creates {} resources",
+                    c.len()
+                )?;
+                write!(out, "{}", change_table(c))?;
+            }
+            Some(Preview::Update(c)) => {
+                writeln!(
+                    out,
+                    "\nChanges ({}): the change set `stackctl up` would execute",
+                    c.len()
+                )?;
+                write!(out, "{}", change_table(c))?;
+            }
+        }
     }
+    Ok(if changes && args.detailed_exitcode {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
 
-    let out = printer.out();
-    writeln!(
+fn write_cost(out: &mut dyn Write, cost: &Estimate) -> std::io::Result<()> {
+    writeln!(out, "\nEstimated cost (an estimate: {}):", cost.basis)?;
+    let money = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+    let mut rows: Vec<[String; 4]> = cost
+        .lines
+        .iter()
+        .map(|l| {
+            [
+                l.item.clone(),
+                money(l.hourly),
+                money(l.monthly),
+                l.note.clone(),
+            ]
+        })
+        .collect();
+    rows.push([
+        "total".to_owned(),
+        format!("{:.2}", cost.hourly_total),
+        format!("{:.2}", cost.monthly_total),
+        "while the stack exists, before data and traffic".to_owned(),
+    ]);
+    write!(
         out,
-        "Stack `{}` from {}: template {} bytes (limit {TEMPLATE_BODY_LIMIT}), checked",
-        spec.name,
-        source.display,
-        rendered.body.len()
-    )?;
-    writeln!(out, "\nResources ({}):", checked.resources.len())?;
-    let rows: Vec<[String; 2]> = checked
-        .resources
-        .iter()
-        .map(|(id, ty)| [id.clone(), ty.clone()])
-        .collect();
-    write!(out, "{}", table(["LOGICAL ID", "TYPE"], &rows))?;
-    writeln!(out, "\nOutputs ({}):", checked.outputs.len())?;
-    let rows: Vec<[String; 2]> = checked
-        .outputs
-        .iter()
-        .map(|name| [name.clone(), description(name).to_owned()])
-        .collect();
-    write!(out, "{}", table(["NAME", "DESCRIPTION"], &rows))?;
-    Ok(())
+        "{}",
+        table(["ITEM", "PER HOUR", "PER MONTH", "NOTE"], &rows)
+    )
 }

@@ -57,6 +57,67 @@ pub fn stack_tags(spec_tags: &BTreeMap<String, String>) -> Vec<(String, String)>
     tags
 }
 
+/// What `plan` found against the deployed stack.
+#[derive(Debug, Clone)]
+pub enum Preview {
+    /// No stack yet: `up` creates every resource.
+    Create(Vec<Change>),
+    /// The stack matches the template and tags.
+    NoChanges,
+    /// The change set `up` would execute.
+    Update(Vec<Change>),
+}
+
+/// The change set `up` would run, without running it: a preview change set is created, read
+/// and deleted again. A stack that does not exist yet is previewed from the template alone (a
+/// CREATE change set would leave a REVIEW_IN_PROGRESS stack behind).
+pub async fn preview(aws: &Aws, req: &UpRequest<'_>) -> Result<Preview, DeployError> {
+    let Some(info) = stack::describe(aws, req.stack).await? else {
+        return Ok(Preview::Create(planned_creates(req)));
+    };
+    if info.phase() != Phase::Stable {
+        return Err(DeployError::BadState {
+            stack: req.stack.to_owned(),
+            status: info.status.as_str().to_owned(),
+            explanation: "a change set can be previewed only for a stack that is not busy or failed; `stackctl up` handles this state".to_owned(),
+        });
+    }
+    if unchanged(aws, &info, req).await? {
+        return Ok(Preview::NoChanges);
+    }
+    match changeset::create(
+        aws,
+        req.stack,
+        req.body,
+        &req.tags,
+        ChangeSetType::Update,
+        req.wait.poll,
+    )
+    .await?
+    {
+        None => Ok(Preview::NoChanges),
+        Some(prepared) => {
+            changeset::delete(aws, req.stack, &prepared.name).await?;
+            Ok(Preview::Update(prepared.changes))
+        }
+    }
+}
+
+/// Every resource of the template as an Add.
+fn planned_creates(req: &UpRequest<'_>) -> Vec<Change> {
+    req.resources
+        .iter()
+        .map(|(id, ty)| Change {
+            action: "Add".to_owned(),
+            logical_id: id.clone(),
+            resource_type: ty.clone(),
+            replacement: None,
+            causes: Vec::new(),
+            needs_confirmation: changeset::needs_confirmation("Add", ty, None),
+        })
+        .collect()
+}
+
 /// Runs `up` and returns how it ended. A stack that ends in a failed state is an `Outcome`
 /// with `success: false`, not an error.
 pub async fn up(
@@ -231,18 +292,7 @@ async fn create(
     reporter: &dyn Reporter,
     started: Instant,
 ) -> Result<Outcome, DeployError> {
-    let changes: Vec<Change> = req
-        .resources
-        .iter()
-        .map(|(id, ty)| Change {
-            action: "Add".to_owned(),
-            logical_id: id.clone(),
-            resource_type: ty.clone(),
-            replacement: None,
-            causes: Vec::new(),
-            needs_confirmation: changeset::needs_confirmation("Add", ty, None),
-        })
-        .collect();
+    let changes = planned_creates(req);
     reporter.change_set(&changes);
     confirm(req, &changes)?;
 
@@ -389,7 +439,11 @@ async fn attach(
 }
 
 /// True when the deployed template and tags are exactly what `up` would deploy.
-async fn unchanged(aws: &Aws, info: &StackInfo, req: &UpRequest<'_>) -> Result<bool, AwsError> {
+pub(crate) async fn unchanged(
+    aws: &Aws,
+    info: &StackInfo,
+    req: &UpRequest<'_>,
+) -> Result<bool, AwsError> {
     let want_tags: BTreeMap<String, String> = req.tags.iter().cloned().collect();
     if info.tags != want_tags {
         return Ok(false);

@@ -83,7 +83,7 @@ fn render_to_file_matches_stdout_and_plan_lists_resources_and_outputs() {
             .is_empty()
     );
 
-    let plan = stackctl(dir.path(), &["plan"]);
+    let plan = stackctl(dir.path(), &["plan", "--offline"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     for needle in [
         "Stack `mask-rcnn`",
@@ -94,6 +94,9 @@ fn render_to_file_matches_stdout_and_plan_lists_resources_and_outputs() {
         "AWS::FSx::FileSystem",
         "ExecutionRoleArn",
         "PrivateSubnetIds",
+        "Estimated cost (an estimate:",
+        "NAT gateway x1",
+        "Changes: not previewed (--offline)",
     ] {
         assert!(plan.stdout.contains(needle), "{needle}:\n{}", plan.stdout);
     }

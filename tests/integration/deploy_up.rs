@@ -69,6 +69,17 @@ async fn up_creates_then_skips_then_updates_through_a_change_set() {
         "ABSENT"
     );
 
+    // plan previews against the (absent) stack: changes, exit 3 with --detailed-exitcode.
+    let plan = stackctl_aws(
+        e,
+        dir.path(),
+        &["plan", "--detailed-exitcode", "--output", "json"],
+    );
+    assert_eq!(plan.code, 3, "{}{}", plan.stdout, plan.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(doc["preview"]["kind"], "create");
+    assert!(doc["cost_estimate"]["hourly_total"].as_f64().unwrap() > 0.0);
+
     let created = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
     assert_eq!(created.code, 0, "{}{}", created.stdout, created.stderr);
     let result = result_of(&created);
@@ -108,6 +119,10 @@ async fn up_creates_then_skips_then_updates_through_a_change_set() {
     let result = result_of(&again);
     assert_eq!(result["status"], "NO_CHANGES");
     assert!(result["api_calls"].as_u64().unwrap() <= 3, "{result}");
+
+    let plan = stackctl_aws(e, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("Changes: none"), "{}", plan.stdout);
 
     // outputs as env lines and JSON.
     let env = stackctl_aws(e, dir.path(), &["outputs", "--format", "env"]);

@@ -6,6 +6,7 @@
 mod cli;
 mod deploy_down;
 mod deploy_faults;
+mod deploy_signal;
 mod deploy_up;
 mod emulator_deploy;
 mod render_matrix;

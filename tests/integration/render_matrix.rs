@@ -59,7 +59,10 @@ impl Plan {
 }
 
 fn plan(dir: &Path, file: &str) -> Plan {
-    let out = stackctl(dir, &["plan", "--stack", file, "--output", "json"]);
+    let out = stackctl(
+        dir,
+        &["plan", "--offline", "--stack", file, "--output", "json"],
+    );
     assert_eq!(out.code, 0, "{file}: {}", out.stderr);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let resources = doc["resources"].as_array().unwrap();

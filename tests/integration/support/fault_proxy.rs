@@ -71,7 +71,7 @@ impl Drop for FaultProxy {
 }
 
 /// Reads one HTTP/1.1 request (headers and a Content-Length body).
-fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+pub fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 4096];
     let header_end = loop {
