@@ -115,7 +115,7 @@ impl Error {
                 _ => None,
             },
             Self::Aws(AwsError::NoRegion) => Some(
-                "pass --region, set `region:` in the stack file, or export AWS_REGION".to_owned(),
+                "pass --region, set `region:` in the stack file, or export AWS_REGION (`plan --offline` needs no AWS at all)".to_owned(),
             ),
             Self::Aws(AwsError::NoCredentials { .. }) => Some(
                 "configure credentials (aws configure, AWS_PROFILE, SSO login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)".to_owned(),
