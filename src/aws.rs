@@ -307,6 +307,17 @@ impl Aws {
         aws
     }
 
+    /// Like [`Self::with_cloudformation`], with a (mocked) SageMaker client too.
+    #[cfg(test)]
+    pub(crate) fn with_cloudformation_and_sagemaker(
+        cfn: aws_sdk_cloudformation::Client,
+        sagemaker: aws_sdk_sagemaker::Client,
+    ) -> Self {
+        let mut aws = Self::with_cloudformation(cfn);
+        aws.sagemaker = sagemaker;
+        aws
+    }
+
     /// The call counter.
     pub fn counter(&self) -> &ApiCounter {
         &self.counter

@@ -465,3 +465,93 @@ async fn ndjson_of_a_full_up_matches_the_snapshot() {
     }
     check_snapshot("up_ndjson.txt", &text);
 }
+
+#[tokio::test]
+async fn down_refuses_while_training_jobs_run_in_the_stack() {
+    use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus as RS, StackResourceSummary};
+    use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
+    use aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsOutput;
+    use aws_sdk_sagemaker::types::{TrainingJobSummary, VpcConfig};
+
+    use super::down::{DownRequest, down};
+    use super::sweep::SweepSettings;
+
+    let with_subnet = || {
+        let mut s = stack("CREATE_COMPLETE");
+        s.outputs = Some(vec![
+            Output::builder()
+                .output_key("PrivateSubnetIds")
+                .output_value("subnet-0123abcd,subnet-0123abce")
+                .build(),
+            Output::builder()
+                .output_key("SecurityGroupId")
+                .output_value("sg-0123abcd")
+                .build(),
+        ]);
+        DescribeStacksOutput::builder().stacks(s).build()
+    };
+    let describe = mock!(Client::describe_stacks).then_output(with_subnet);
+    let template = mock!(Client::get_template)
+        .then_output(|| GetTemplateOutput::builder().template_body(BODY).build());
+    let resources = mock!(Client::list_stack_resources).then_output(|| {
+        ListStackResourcesOutput::builder()
+            .stack_resource_summaries(
+                StackResourceSummary::builder()
+                    .logical_resource_id("PrivateSubnet1")
+                    .resource_type("AWS::EC2::Subnet")
+                    .physical_resource_id("subnet-0123abcd")
+                    .resource_status(RS::CreateComplete)
+                    .last_updated_timestamp(DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &template, &resources]
+    );
+    let list = mock!(aws_sdk_sagemaker::Client::list_training_jobs).then_output(|| {
+        ListTrainingJobsOutput::builder()
+            .training_job_summaries(
+                TrainingJobSummary::builder()
+                    .training_job_name("mask-rcnn-tensorpack-1")
+                    .training_job_arn("arn:aws:sagemaker:us-east-1:123456789012:training-job/mask-rcnn-tensorpack-1")
+                    .creation_time(DateTime::from_secs(0))
+                    .training_job_status(aws_sdk_sagemaker::types::TrainingJobStatus::InProgress)
+                    .build(),
+            )
+            .build()
+    });
+    let job = mock!(aws_sdk_sagemaker::Client::describe_training_job).then_output(|| {
+        DescribeTrainingJobOutput::builder()
+            .training_job_name("mask-rcnn-tensorpack-1")
+            .vpc_config(
+                VpcConfig::builder()
+                    .subnets("subnet-0123abcd")
+                    .security_group_ids("sg-0123abcd")
+                    .build(),
+            )
+            .build()
+    });
+    let sagemaker = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&list, &job]);
+    let aws = Aws::with_cloudformation_and_sagemaker(cfn, sagemaker);
+    let request = DownRequest {
+        stack: "demo",
+        yes: true,
+        force: false,
+        delete_data: false,
+        confirm: None,
+        wait: WaitSettings::default(),
+        sweep: SweepSettings::default(),
+    };
+    let err = down(&aws, &request, &Recorder::default())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("mask-rcnn-tensorpack-1") && text.contains("--force"),
+        "{text}"
+    );
+}
