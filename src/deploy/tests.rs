@@ -555,3 +555,67 @@ async fn down_refuses_while_training_jobs_run_in_the_stack() {
         "{text}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn update_rollback_failed_is_explained_and_continued_on_request() {
+    let failed = || {
+        let mut s = stack("UPDATE_ROLLBACK_FAILED");
+        s.stack_status_reason =
+            Some("Resource NotebookInstance was modified outside CloudFormation".to_owned());
+        DescribeStacksOutput::builder().stacks(s).build()
+    };
+    // Without --continue-rollback: an explanation, nothing called but DescribeStacks.
+    let describe = mock!(Client::describe_stacks).then_output(failed);
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe]);
+    let aws = Aws::with_cloudformation(cfn);
+    let resources = vpc_only();
+    let err = up(&aws, &request(&resources), &Recorder::default())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("UPDATE_ROLLBACK_FAILED") && text.contains("stackctl up --continue-rollback"),
+        "{text}"
+    );
+    assert!(text.contains("modified outside CloudFormation"), "{text}");
+
+    // With it: ContinueUpdateRollback, wait, then the stack is compared as usual.
+    use aws_sdk_cloudformation::operation::continue_update_rollback::ContinueUpdateRollbackOutput;
+    let future = 4_000_000_000 - 1_700_000_000;
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .output(failed)
+        .output(|| stacks("UPDATE_ROLLBACK_COMPLETE"))
+        .repeatedly()
+        .build();
+    let cont = mock!(Client::continue_update_rollback)
+        .then_output(|| ContinueUpdateRollbackOutput::builder().build());
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(move || {
+            page(vec![event(
+                1,
+                future,
+                "demo",
+                STACK,
+                "UPDATE_ROLLBACK_COMPLETE",
+                "",
+            )])
+        })
+        .output(empty_page)
+        .repeatedly()
+        .build();
+    let template = mock!(Client::get_template)
+        .then_output(|| GetTemplateOutput::builder().template_body(BODY).build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &cont, &events, &template]
+    );
+    let aws = Aws::with_cloudformation(cfn);
+    let mut req = request(&resources);
+    req.continue_rollback = true;
+    let outcome = up(&aws, &req, &Recorder::default()).await.unwrap();
+    assert_eq!(cont.num_calls(), 1);
+    assert_eq!(outcome.status, "NO_CHANGES");
+}

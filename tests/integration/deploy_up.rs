@@ -223,3 +223,44 @@ fn no_region_and_unreachable_endpoints_exit_4_before_changing_anything() {
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn termination_protection_is_set_by_up_and_explained_by_down() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--termination-protection"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let config = emulator.sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("mask-rcnn")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    assert_eq!(stack.enable_termination_protection(), Some(true));
+
+    let down = stackctl_aws(e, dir.path(), &["down", "--yes"]);
+    assert_eq!(down.code, 1, "{}", down.stderr);
+    assert!(
+        down.stderr.contains("termination protection is on")
+            && down.stderr.contains("update-termination-protection --no-enable-termination-protection --stack-name mask-rcnn"),
+        "{}",
+        down.stderr
+    );
+    // Nothing was deleted.
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("mask-rcnn")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+}
