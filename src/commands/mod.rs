@@ -11,6 +11,8 @@ pub mod up;
 pub mod validate;
 
 use crate::cli::GlobalArgs;
+use crate::deploy::up::{UpRequest, stack_tags};
+use crate::deploy::wait::WaitSettings;
 use crate::error::Error;
 use crate::render::{Rendered, Renderer};
 use crate::spec::{SpecSource, StackSpec};
@@ -35,4 +37,20 @@ pub(crate) fn render_spec(global: &GlobalArgs, spec: &StackSpec) -> Result<Rende
         .map_err(err)?
         .render(spec)
         .map_err(err)
+}
+
+/// The `up` request for a rendered stack, with nothing confirmed and default polling; `up`
+/// and `plan` adjust what their flags say.
+pub(crate) fn up_request<'a>(spec: &'a StackSpec, rendered: &'a Rendered) -> UpRequest<'a> {
+    UpRequest {
+        stack: spec.name.as_str(),
+        body: &rendered.body,
+        resources: &rendered.checked.resources,
+        tags: stack_tags(&spec.tags),
+        yes: false,
+        confirm: None,
+        termination_protection: false,
+        continue_rollback: false,
+        wait: WaitSettings::default(),
+    }
 }

@@ -6,8 +6,7 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
 use crate::cost::{Estimate, Prices, estimate};
-use crate::deploy::up::{Preview, UpRequest, preview, stack_tags};
-use crate::deploy::wait::WaitSettings;
+use crate::deploy::up::{Preview, preview};
 use crate::error::Error;
 use crate::exit_code::ExitStatus;
 use crate::outputs::StackOutput;
@@ -30,24 +29,7 @@ pub fn run(
     let preview = if args.offline {
         None
     } else {
-        let tags = stack_tags(
-            &spec
-                .tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        );
-        let request = UpRequest {
-            stack: spec.name.as_str(),
-            body: &rendered.body,
-            resources: &checked.resources,
-            tags,
-            yes: false,
-            confirm: None,
-            termination_protection: false,
-            continue_rollback: false,
-            wait: WaitSettings::default(),
-        };
+        let request = super::up_request(&spec, &rendered);
         Some(crate::block_on(async {
             let aws = super::aws_context::connect(global, &spec).await?;
             Ok::<_, Error>(preview(&aws, &request).await?)

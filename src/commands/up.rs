@@ -2,8 +2,7 @@
 
 use crate::cli::{GlobalArgs, OutputFormat, UpArgs};
 use crate::deploy::DeployError;
-use crate::deploy::up::{UpRequest, stack_tags, up};
-use crate::deploy::wait::WaitSettings;
+use crate::deploy::up::{UpRequest, up};
 use crate::error::Error;
 use crate::printer::Printer;
 use crate::report::{self, Change};
@@ -21,23 +20,12 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
         ))
     };
     let interactive = super::aws_context::interactive(global);
-    let tags = stack_tags(
-        &spec
-            .tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    );
     let request = UpRequest {
-        stack: spec.name.as_str(),
-        body: &rendered.body,
-        resources: &rendered.checked.resources,
-        tags,
         yes: args.yes,
         confirm: if interactive { Some(&ask) } else { None },
         termination_protection: args.termination_protection,
         continue_rollback: args.continue_rollback,
-        wait: WaitSettings::default(),
+        ..super::up_request(&spec, &rendered)
     };
     let outcome = tokio::select! {
         result = up(&aws, &request, reporter.as_ref()) => result?,

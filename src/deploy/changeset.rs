@@ -49,6 +49,13 @@ pub fn needs_confirmation(action: &str, resource_type: &str, replacement: Option
     stateful || resource_type.starts_with("AWS::IAM::")
 }
 
+/// Stack tags as the SDK takes them.
+pub fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
 /// A change set name unique to this run.
 pub fn new_name() -> String {
     let nanos = std::time::SystemTime::now()
@@ -78,11 +85,7 @@ pub async fn create(
         .template_body(body)
         .capabilities(Capability::CapabilityIam)
         .change_set_type(kind)
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ));
+        .set_tags(Some(sdk_tags(tags)));
     if let Err(err) = request.send().await {
         let err = AwsError::from_sdk("CreateChangeSet", err);
         // A retried request whose first answer was lost: the change set is ours.

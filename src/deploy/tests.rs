@@ -35,7 +35,7 @@ fn stack(status: &str) -> Stack {
         .stack_status(StackStatus::from(status))
         .creation_time(DateTime::from_secs(1_700_000_000))
         .set_tags(Some(
-            stack_tags(&Default::default())
+            stack_tags::<String, String>(&Default::default())
                 .into_iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect(),
@@ -137,7 +137,7 @@ fn request(resources: &[(String, String)]) -> UpRequest<'_> {
         stack: "demo",
         body: BODY,
         resources,
-        tags: stack_tags(&Default::default()),
+        tags: stack_tags::<String, String>(&Default::default()),
         yes: true,
         confirm: None,
         termination_protection: false,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag, TemplateStage};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, TemplateStage};
 
 use super::DeployError;
 use super::changeset;
@@ -50,8 +50,11 @@ pub struct UpRequest<'a> {
 }
 
 /// Stack tags for a stack file's tags.
-pub fn stack_tags(spec_tags: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let mut tags: Vec<(String, String)> = spec_tags.clone().into_iter().collect();
+pub fn stack_tags<K: ToString, V: ToString>(spec_tags: &BTreeMap<K, V>) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = spec_tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tags.push((MANAGED_TAG.0.to_owned(), MANAGED_TAG.1.to_owned()));
     tags.sort();
     tags
@@ -306,12 +309,7 @@ async fn create(
         .enable_termination_protection(req.termination_protection)
         // The SDK sends the same token on its retries, so CloudFormation drops duplicates.
         .client_request_token(&token)
-        .set_tags(Some(
-            req.tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .set_tags(Some(changeset::sdk_tags(&req.tags)))
         .send()
         .await;
     let stack_id = match sent {
@@ -350,16 +348,7 @@ async fn own_new_stack(aws: &Aws, req: &UpRequest<'_>) -> Result<Option<String>,
     let Some(info) = stack::describe(aws, req.stack).await? else {
         return Ok(None);
     };
-    let body = aws
-        .cfn
-        .get_template()
-        .stack_name(&info.id)
-        .template_stage(TemplateStage::Original)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("GetTemplate", e))?;
-    let want_tags: BTreeMap<String, String> = req.tags.iter().cloned().collect();
-    Ok((body.template_body() == Some(req.body) && info.tags == want_tags).then_some(info.id))
+    Ok(unchanged(aws, &info, req).await?.then_some(info.id))
 }
 
 /// Applies the confirmation rule to a plan.
