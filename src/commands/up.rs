@@ -16,7 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
     let ask = |changes: &[Change]| {
         let risky = changes.iter().filter(|c| c.needs_confirmation).count();
         super::aws_context::ask(&format!(
-            "{risky} change(s) replace or delete stateful resources or change IAM. Execute the change set?"
+            "{risky} change(s) above replace or delete stateful resources or change IAM. Go ahead?"
         ))
     };
     let interactive = super::aws_context::interactive(global);
