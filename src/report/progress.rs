@@ -84,7 +84,10 @@ impl Reporter for ProgressReporter {
             if let Some(bar) = resources.remove(&e.logical_id) {
                 bar.finish_and_clear();
             }
-            if let Some(overall) = self.overall.lock().expect("lock").as_ref() {
+            // The stack's own events are not resources of the operation.
+            if e.resource_type != crate::deploy::wait::STACK_TYPE
+                && let Some(overall) = self.overall.lock().expect("lock").as_ref()
+            {
                 overall.inc(1);
             }
             let reason = e
