@@ -12,6 +12,7 @@ pub mod cost;
 pub mod deploy;
 pub mod error;
 pub mod exit_code;
+pub mod jobs;
 pub mod outputs;
 pub mod printer;
 pub mod render;

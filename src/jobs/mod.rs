@@ -1,0 +1,4 @@
+//! The job module: model profiles (data under `templates/jobs/`) and, built on them, the
+//! training jobs stackctl submits to SageMaker on the stack.
+
+pub mod profile;
