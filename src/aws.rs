@@ -90,6 +90,8 @@ pub struct Aws {
     pub sagemaker: aws_sdk_sagemaker::Client,
     /// S3 (path-style when an endpoint is given).
     pub s3: aws_sdk_s3::Client,
+    /// FSx.
+    pub fsx: aws_sdk_fsx::Client,
     /// The region every client uses.
     pub region: String,
     counter: Arc<ApiCounter>,
@@ -279,6 +281,11 @@ impl Aws {
             ),
             sagemaker: aws_sdk_sagemaker::Client::from_conf(
                 aws_sdk_sagemaker::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            fsx: aws_sdk_fsx::Client::from_conf(
+                aws_sdk_fsx::config::Builder::from(config)
                     .interceptor(count.clone())
                     .build(),
             ),

@@ -94,6 +94,9 @@ pub enum Command {
     Down(DownArgs),
     /// Show the stack's status, its resources and its last failure.
     Status,
+    /// Submit and watch training jobs on the stack.
+    #[command(subcommand)]
+    Job(JobCommand),
     /// Print the stack's outputs.
     Outputs {
         /// table (aligned text), json (one object), or env (`export NAME='value'` lines to eval).
@@ -126,6 +129,69 @@ pub struct UpArgs {
     /// Continue a rollback that failed (stack in UPDATE_ROLLBACK_FAILED), then update.
     #[arg(long)]
     pub continue_rollback: bool,
+}
+
+/// `stackctl job` commands.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Submit a training job built from a model profile and the stack's outputs.
+    Submit(SubmitArgs),
+}
+
+/// `stackctl job submit` options.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Model profile.
+    #[arg(long, value_enum)]
+    pub model: JobModel,
+    /// Where the training data is read from.
+    #[arg(long, value_enum, default_value_t = crate::jobs::request::DataSourceKind::S3)]
+    pub data: crate::jobs::request::DataSourceKind,
+    /// A hyperparameter override, KEY=VALUE (repeatable); `config:KEY=VALUE` sets a model
+    /// config key.
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub params: Vec<(String, String)>,
+    /// Instance type (default: the stack file's jobs.instance_type).
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
+    /// Instance count (default: the stack file's jobs.instance_count).
+    #[arg(long, value_name = "N")]
+    pub instance_count: Option<u32>,
+    /// Maximum run time in seconds (default: the stack file's jobs.max_run_seconds).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_run: Option<u32>,
+    /// Use managed spot instances (checkpoints go to the data bucket).
+    #[arg(long)]
+    pub spot: bool,
+    /// With --spot: longest wait including interruptions, in seconds (default: twice the max
+    /// run, at most 28 days); must be at least the max run.
+    #[arg(long, value_name = "SECONDS", requires = "spot")]
+    pub max_wait: Option<u32>,
+    /// Job name (default: <stack>-<model>-<UTC time>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Use this EFS or FSx file system instead of the stack's.
+    #[arg(long, value_name = "fs-...")]
+    pub file_system_id: Option<String>,
+    /// Print the exact CreateTrainingJob request as JSON and create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Models `job submit` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobModel {
+    /// TensorPack Mask/Faster-RCNN.
+    Tensorpack,
+    /// aws-samples optimized Mask R-CNN.
+    AwsSamples,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
 }
 
 /// `stackctl down` options.

@@ -198,6 +198,20 @@ fn notebook_line(notebook: &Notebook, prices: &Prices) -> CostLine {
     }
 }
 
+/// The most a training job can cost: instances x hourly price x max run; `None` when the
+/// instance type is not in the table.
+pub fn training_ceiling(
+    prices: &Prices,
+    instance_type: &str,
+    count: u32,
+    max_run_seconds: u32,
+) -> Option<f64> {
+    prices
+        .training_hour
+        .get(instance_type)
+        .map(|hourly| hourly * f64::from(count) * f64::from(max_run_seconds) / 3600.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

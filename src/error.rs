@@ -46,6 +46,12 @@ pub enum Error {
     /// The stack does not exist (for commands that need it).
     #[error("stack `{0}` does not exist")]
     NoStack(String),
+    /// A job cannot be built from the stack (missing stack or output).
+    #[error("{0}")]
+    Job(String),
+    /// The job's options break the profile's schema or SageMaker's limits.
+    #[error("invalid training job:\n  {}", .0.join("\n  "))]
+    JobInput(Vec<String>),
     /// The operation ran and ended in a failed state (already reported in detail).
     #[error("stack `{stack}` ended in {status}")]
     OperationFailed {
@@ -75,7 +81,10 @@ impl Error {
             Self::Render { .. } => ExitStatus::BadInput,
             Self::WriteFile { .. } | Self::Output(_) => ExitStatus::Failure,
             Self::Aws(aws) if aws.is_environment() => ExitStatus::NoCredentials,
-            Self::Aws(_) | Self::NoStack(_) | Self::OperationFailed { .. } => ExitStatus::Failure,
+            Self::Aws(_) | Self::NoStack(_) | Self::OperationFailed { .. } | Self::Job(_) => {
+                ExitStatus::Failure
+            }
+            Self::JobInput(_) => ExitStatus::BadInput,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
             Self::Deploy(DeployError::Interrupted { .. }) => ExitStatus::Interrupted,
             Self::Deploy(_) => ExitStatus::Failure,

@@ -84,6 +84,9 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
         Command::Plan(_) => unreachable!("handled above"),
         Command::Up(args) => block_on(commands::up::run(&cli.global, args, printer)),
         Command::Down(args) => block_on(commands::down::run(&cli.global, args, printer)),
+        Command::Job(cli::JobCommand::Submit(args)) => {
+            block_on(commands::job::submit(&cli.global, args, printer))
+        }
         Command::Status => block_on(commands::status::run(&cli.global, printer)),
         Command::Outputs { format } => {
             block_on(commands::outputs::run(&cli.global, *format, printer))

@@ -3,6 +3,7 @@
 mod aws_context;
 pub mod down;
 pub mod init;
+pub mod job;
 pub mod outputs;
 pub mod plan;
 pub mod render;

@@ -2,3 +2,5 @@
 //! training jobs stackctl submits to SageMaker on the stack.
 
 pub mod profile;
+pub mod request;
+pub mod submit;

@@ -9,6 +9,7 @@ mod deploy_faults;
 mod deploy_signal;
 mod deploy_up;
 mod emulator_deploy;
+mod jobs;
 mod render_matrix;
 mod stack_file_errors;
 mod support;

@@ -1,0 +1,206 @@
+//! `job submit` against the emulator: the request is built from the stack's outputs, printed
+//! exactly with --dry-run, created for real and read back; bad input creates nothing.
+//! (The emulator does not echo MetricDefinitions and has no FSx mount name; those paths are
+//! covered by the unit tests in src/jobs/.)
+
+use crate::deploy_up::stackctl_aws;
+use crate::support::emulator::Emulator;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_builds_the_request_from_the_stack_outputs() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let outputs = crate::deploy_up::result_of(&up)["outputs"].clone();
+    let out = |k: &str| outputs[k].as_str().unwrap().to_owned();
+
+    // --dry-run prints the exact request and creates nothing.
+    let dry = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "tensorpack",
+            "--data",
+            "efs",
+            "-p",
+            "batch_norm=SyncBN",
+            "-p",
+            "config:TRAIN.GRADIENT_CLIP=0.36",
+            "--name",
+            "tp-efs-1",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr.contains("estimated cost: at most 12512.00 USD"),
+        "{}",
+        dry.stderr
+    );
+    let r: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(r["TrainingJobName"], "tp-efs-1");
+    assert_eq!(r["RoleArn"], out("ExecutionRoleArn"));
+    let fs = &r["InputDataConfig"][0]["DataSource"]["FileSystemDataSource"];
+    assert_eq!(fs["FileSystemId"], out("EfsFileSystemId"));
+    assert_eq!(fs["FileSystemType"], "EFS");
+    assert_eq!(fs["FileSystemAccessMode"], "ro");
+    assert_eq!(fs["DirectoryPath"], "/mask-rcnn/sagemaker/input/train");
+    let subnets: Vec<String> = serde_json::from_value(r["VpcConfig"]["Subnets"].clone()).unwrap();
+    assert_eq!(subnets.join(","), out("PrivateSubnetIds"));
+    assert_eq!(
+        r["VpcConfig"]["SecurityGroupIds"][0],
+        out("SecurityGroupId")
+    );
+    assert_eq!(r["HyperParameters"]["batch_norm"], "SyncBN");
+    assert_eq!(r["HyperParameters"]["config:TRAIN.GRADIENT_CLIP"], "0.36");
+    assert_eq!(r["HyperParameters"]["mode_mask"], "True");
+    assert_eq!(
+        r["AlgorithmSpecification"]["MetricDefinitions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        22
+    );
+    assert_eq!(
+        r["AlgorithmSpecification"]["TrainingImage"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-tensorpack:latest"
+    );
+    assert_eq!(r["ResourceConfig"]["InstanceType"], "ml.p3.16xlarge");
+    assert_eq!(r["StoppingCondition"]["MaxRuntimeInSeconds"], 400000);
+    let config = emulator.sdk_config().await;
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+    assert!(
+        sm.list_training_jobs()
+            .send()
+            .await
+            .unwrap()
+            .training_job_summaries()
+            .is_empty()
+    );
+
+    // A real submit, read back.
+    let sub = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "aws-samples",
+            "--spot",
+            "--instance-count",
+            "2",
+            "--max-run",
+            "3600",
+            "--name",
+            "as-s3-1",
+            "-p",
+            "batch_size_per_gpu=2",
+        ],
+    );
+    assert_eq!(sub.code, 0, "{}", sub.stderr);
+    assert_eq!(sub.stdout.trim(), "as-s3-1");
+    let job = sm
+        .describe_training_job()
+        .training_job_name("as-s3-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.role_arn(), Some(out("ExecutionRoleArn").as_str()));
+    assert_eq!(
+        job.algorithm_specification().unwrap().training_image(),
+        Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-aws-samples:latest")
+    );
+    let s3 = job.input_data_config()[0]
+        .data_source()
+        .unwrap()
+        .s3_data_source()
+        .unwrap();
+    assert_eq!(
+        s3.s3_uri(),
+        Some(
+            format!(
+                "s3://{}/mask-rcnn/sagemaker/input/train/",
+                out("DataBucket")
+            )
+            .as_str()
+        )
+    );
+    let rc = job.resource_config().unwrap();
+    assert_eq!(
+        (rc.instance_count(), rc.volume_size_in_gb()),
+        (Some(2), Some(100))
+    );
+    let stop = job.stopping_condition().unwrap();
+    assert_eq!(
+        (
+            stop.max_runtime_in_seconds(),
+            stop.max_wait_time_in_seconds()
+        ),
+        (Some(3600), Some(7200))
+    );
+    assert_eq!(job.enable_managed_spot_training(), Some(true));
+    assert_eq!(
+        job.checkpoint_config().unwrap().s3_uri(),
+        Some(format!("s3://{}/jobs/as-s3-1/checkpoints", out("DataBucket")).as_str())
+    );
+    assert_eq!(job.hyper_parameters().unwrap()["batch_size_per_gpu"], "2");
+    assert_eq!(
+        job.vpc_config().unwrap().subnets().join(","),
+        out("PrivateSubnetIds")
+    );
+    let tags = sm
+        .list_tags()
+        .resource_arn(job.training_job_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("stackctl:stack") && t.value() == Some("mask-rcnn"))
+    );
+
+    // Bad input: exit 2, every problem named, nothing created.
+    let bad = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "tensorpack",
+            "-p",
+            "lr_shedule=[1]",
+            "-p",
+            "resnet_arch=resnet152",
+            "--max-run",
+            "9999999",
+            "--name",
+            "x_y",
+        ],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    for needle in [
+        "did you mean `lr_schedule`",
+        "expected one of resnet50, resnet101",
+        "SageMaker allows 1 to 2419200",
+        "not a valid training job name",
+    ] {
+        assert!(bad.stderr.contains(needle), "{needle}:\n{}", bad.stderr);
+    }
+    assert_eq!(
+        sm.list_training_jobs()
+            .send()
+            .await
+            .unwrap()
+            .training_job_summaries()
+            .len(),
+        1
+    );
+}
