@@ -92,6 +92,8 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     /// FSx.
     pub fsx: aws_sdk_fsx::Client,
+    /// CloudWatch Logs (training job logs).
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The region every client uses.
     pub region: String,
     counter: Arc<ApiCounter>,
@@ -281,6 +283,11 @@ impl Aws {
             ),
             sagemaker: aws_sdk_sagemaker::Client::from_conf(
                 aws_sdk_sagemaker::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
                     .interceptor(count.clone())
                     .build(),
             ),

@@ -136,6 +136,46 @@ pub struct UpArgs {
 pub enum JobCommand {
     /// Submit a training job built from a model profile and the stack's outputs.
     Submit(SubmitArgs),
+    /// This stack's training jobs, newest first.
+    List {
+        /// Look at this many of the account's most recent jobs.
+        #[arg(long, default_value_t = 50)]
+        max: usize,
+    },
+    /// A job's status, times, spot savings, final metrics and log location.
+    Describe {
+        /// Job name.
+        name: String,
+    },
+    /// Wait for a job to end, then print its summary (exit 1 unless it really succeeded).
+    Wait {
+        /// Job name.
+        name: String,
+    },
+    /// Every host's log lines, merged in time order.
+    Logs {
+        /// Job name.
+        name: String,
+        /// Keep reading until the job ends.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// The job's metrics from its logs: latest values, and an SVG plot with --plot.
+    Metrics {
+        /// Job name.
+        name: String,
+        /// Write loss and mAP curves to this SVG file.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+        /// Model profile whose regexes to use (default: the job's stackctl:model tag).
+        #[arg(long, value_enum)]
+        model: Option<JobModel>,
+    },
+    /// Ask SageMaker to stop a job.
+    Stop {
+        /// Job name.
+        name: String,
+    },
 }
 
 /// `stackctl job submit` options.

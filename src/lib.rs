@@ -84,8 +84,26 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
         Command::Plan(_) => unreachable!("handled above"),
         Command::Up(args) => block_on(commands::up::run(&cli.global, args, printer)),
         Command::Down(args) => block_on(commands::down::run(&cli.global, args, printer)),
-        Command::Job(cli::JobCommand::Submit(args)) => {
-            block_on(commands::job::submit(&cli.global, args, printer))
+        Command::Job(job) => {
+            use cli::JobCommand as J;
+            let g = &cli.global;
+            match job {
+                J::Submit(args) => block_on(commands::job::submit(g, args, printer)),
+                J::List { max } => block_on(commands::job::list(g, *max, printer)),
+                J::Describe { name } => block_on(commands::job::describe(g, name, printer)),
+                J::Wait { name } => block_on(commands::job::wait(g, name, printer)),
+                J::Logs { name, follow } => {
+                    block_on(commands::job::logs(g, name, *follow, printer))
+                }
+                J::Metrics { name, plot, model } => block_on(commands::job::metrics(
+                    g,
+                    name,
+                    plot.as_deref(),
+                    *model,
+                    printer,
+                )),
+                J::Stop { name } => block_on(commands::job::stop(g, name, printer)),
+            }
         }
         Command::Status => block_on(commands::status::run(&cli.global, printer)),
         Command::Outputs { format } => {

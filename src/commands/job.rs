@@ -135,3 +135,361 @@ fn aws_smithy_types_now() -> String {
         &digits[8.min(digits.len())..14.min(digits.len())]
     )
 }
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
+
+use crate::aws::{Aws, AwsError};
+use crate::jobs::logs::{LOG_GROUP, LogReader, failure_evidence};
+use crate::jobs::metrics;
+
+fn model_of_tag(value: &str) -> Option<ModelName> {
+    match value {
+        "tensorpack" => Some(ModelName::Tensorpack),
+        "aws-samples" => Some(ModelName::AwsSamples),
+        _ => None,
+    }
+}
+
+async fn describe_job(aws: &Aws, name: &str) -> Result<DescribeTrainingJobOutput, Error> {
+    aws.sagemaker
+        .describe_training_job()
+        .training_job_name(name)
+        .send()
+        .await
+        .map_err(|e| Error::Aws(AwsError::from_sdk("DescribeTrainingJob", e)))
+}
+
+async fn tags_of(
+    aws: &Aws,
+    arn: &str,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let out = aws
+        .sagemaker
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| Error::Aws(AwsError::from_sdk("ListTags", e)))?;
+    Ok(out
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect())
+}
+
+async fn connect_for_jobs(global: &GlobalArgs) -> Result<(crate::spec::StackSpec, Aws), Error> {
+    let (_, spec) = super::load_spec(global)?;
+    let aws = super::aws_context::connect(global, &spec).await?;
+    Ok((spec, aws))
+}
+
+/// `job list`.
+pub async fn list(global: &GlobalArgs, max: usize, printer: &mut Printer) -> Result<(), Error> {
+    let (spec, aws) = connect_for_jobs(global).await?;
+    let mut rows = Vec::new();
+    let mut pages = aws
+        .sagemaker
+        .list_training_jobs()
+        .sort_by(aws_sdk_sagemaker::types::SortBy::CreationTime)
+        .sort_order(aws_sdk_sagemaker::types::SortOrder::Descending)
+        .into_paginator()
+        .items()
+        .send();
+    let mut seen = 0;
+    while let Some(job) = pages.next().await {
+        let job = job.map_err(|e| Error::Aws(AwsError::from_sdk("ListTrainingJobs", e)))?;
+        seen += 1;
+        if seen > max {
+            break;
+        }
+        let tags = tags_of(&aws, job.training_job_arn().unwrap_or_default()).await?;
+        if tags.get("stackctl:stack").map(String::as_str) != Some(spec.name.as_str()) {
+            continue;
+        }
+        let d = describe_job(&aws, job.training_job_name().unwrap_or_default()).await?;
+        rows.push([
+            d.training_job_name().unwrap_or_default().to_owned(),
+            tags.get("stackctl:model").cloned().unwrap_or_default(),
+            d.training_job_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            d.secondary_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            d.training_time_in_seconds()
+                .map_or("-".to_owned(), |s| format!("{s} s")),
+            d.billable_time_in_seconds()
+                .map_or("-".to_owned(), |s| format!("{s} s")),
+        ]);
+    }
+    if global.output == crate::cli::OutputFormat::Json {
+        let doc: Vec<_> = rows
+            .iter()
+            .map(|r| serde_json::json!({"name": r[0], "model": r[1], "status": r[2], "secondary_status": r[3], "duration": r[4], "billable": r[5]}))
+            .collect();
+        writeln!(printer.out(), "{}", serde_json::Value::Array(doc))?;
+    } else {
+        write!(
+            printer.out(),
+            "{}",
+            crate::table::table(
+                [
+                    "NAME",
+                    "MODEL",
+                    "STATUS",
+                    "SECONDARY",
+                    "DURATION",
+                    "BILLABLE"
+                ],
+                &rows
+            )
+        )?;
+    }
+    Ok(())
+}
+
+/// The end-of-job summary lines; true when the job really succeeded.
+async fn summary(
+    aws: &Aws,
+    d: &DescribeTrainingJobOutput,
+    out: &mut dyn std::io::Write,
+) -> Result<bool, Error> {
+    let name = d.training_job_name().unwrap_or_default();
+    let status = d
+        .training_job_status()
+        .map(|s| s.as_str())
+        .unwrap_or("Unknown");
+    writeln!(out, "job:       {name}")?;
+    writeln!(
+        out,
+        "status:    {status} ({})",
+        d.secondary_status().map(|s| s.as_str()).unwrap_or("-")
+    )?;
+    if let Some(reason) = d.failure_reason() {
+        writeln!(out, "failure:   {reason}")?;
+    }
+    let training = d.training_time_in_seconds();
+    let billable = d.billable_time_in_seconds();
+    writeln!(
+        out,
+        "time:      {} training, {} billable",
+        training.map_or("-".to_owned(), |t| format!("{t} s")),
+        billable.map_or("-".to_owned(), |t| format!("{t} s"))
+    )?;
+    if d.enable_managed_spot_training() == Some(true)
+        && let (Some(t), Some(b)) = (training, billable)
+        && t > 0
+    {
+        writeln!(
+            out,
+            "spot:      {:.1}% saved",
+            (1.0 - f64::from(b) / f64::from(t)) * 100.0
+        )?;
+    }
+    for m in d.final_metric_data_list() {
+        writeln!(
+            out,
+            "metric:    {} = {}",
+            m.metric_name().unwrap_or_default(),
+            m.value().unwrap_or_default()
+        )?;
+    }
+    writeln!(
+        out,
+        "logs:      CloudWatch Logs group {LOG_GROUP}, streams {name}/algo-*"
+    )?;
+    if let Some(model) = d.model_artifacts().and_then(|m| m.s3_model_artifacts()) {
+        writeln!(out, "model:     {model}")?;
+    }
+    let mut ok = status == "Completed";
+    if ok {
+        // The aws-samples entrypoint exits 0 even when training failed: read the logs.
+        let lines = LogReader::default().poll(aws, name).await?;
+        let evidence = failure_evidence(&lines);
+        if !evidence.is_empty() {
+            ok = false;
+            writeln!(
+                out,
+                "SUSPECT:   SageMaker reports Completed, but the logs show the training process failed:"
+            )?;
+            for l in evidence.iter().take(10) {
+                writeln!(out, "  [{}] {}", l.host, l.message)?;
+            }
+        }
+    }
+    Ok(ok)
+}
+
+/// `job describe`.
+pub async fn describe(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
+    let (_, aws) = connect_for_jobs(global).await?;
+    let d = describe_job(&aws, name).await?;
+    summary(&aws, &d, printer.out()).await?;
+    Ok(())
+}
+
+/// `job wait`: secondary status changes with elapsed time, then the summary.
+pub async fn wait(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
+    let (_, aws) = connect_for_jobs(global).await?;
+    let started = tokio::time::Instant::now();
+    let mut last = String::new();
+    let d = loop {
+        let d = tokio::select! {
+            d = describe_job(&aws, name) => d?,
+            _ = tokio::signal::ctrl_c() => return interrupted(global, &aws, name).await,
+        };
+        let secondary = d
+            .secondary_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if secondary != last {
+            printer.status(format_args!(
+                "{:>6} s  {secondary}",
+                started.elapsed().as_secs()
+            ))?;
+            last = secondary;
+        }
+        let status = d
+            .training_job_status()
+            .map(|s| s.as_str())
+            .unwrap_or_default();
+        if matches!(status, "Completed" | "Failed" | "Stopped") {
+            break d;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = tokio::signal::ctrl_c() => return interrupted(global, &aws, name).await,
+        }
+    };
+    if summary(&aws, &d, printer.out()).await? {
+        Ok(())
+    } else {
+        Err(Error::Job(format!("training job `{name}` did not succeed")))
+    }
+}
+
+/// Ctrl-C during `wait`: ask on a terminal whether to stop the job; otherwise say it runs on.
+async fn interrupted(global: &GlobalArgs, aws: &Aws, name: &str) -> Result<(), Error> {
+    if super::aws_context::interactive(global)
+        && super::aws_context::ask(&format!("\nstop training job `{name}` too?"))
+    {
+        stop_job(aws, name).await?;
+        return Err(Error::Job(format!(
+            "interrupted; asked SageMaker to stop `{name}` (it takes a few minutes; `stackctl job describe {name}` shows when)"
+        )));
+    }
+    Err(crate::deploy::DeployError::Interrupted {
+        stack: format!(
+            "(training job `{name}` keeps running; stop it with `stackctl job stop {name}`)"
+        ),
+        command: format!("job wait {name}"),
+    }
+    .into())
+}
+
+async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
+    aws.sagemaker
+        .stop_training_job()
+        .training_job_name(name)
+        .send()
+        .await
+        .map_err(|e| Error::Aws(AwsError::from_sdk("StopTrainingJob", e)))?;
+    Ok(())
+}
+
+/// `job stop`.
+pub async fn stop(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
+    let (_, aws) = connect_for_jobs(global).await?;
+    stop_job(&aws, name).await?;
+    printer.status(format_args!(
+        "asked SageMaker to stop `{name}`; it stops within a few minutes (`stackctl job describe {name}` shows when)"
+    ))?;
+    Ok(())
+}
+
+/// `job logs [--follow]`.
+pub async fn logs(
+    global: &GlobalArgs,
+    name: &str,
+    follow: bool,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let (_, aws) = connect_for_jobs(global).await?;
+    let mut reader = LogReader::default();
+    loop {
+        for line in reader.poll(&aws, name).await? {
+            writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
+        }
+        printer.out().flush()?;
+        if !follow {
+            return Ok(());
+        }
+        let d = describe_job(&aws, name).await?;
+        let status = d
+            .training_job_status()
+            .map(|s| s.as_str())
+            .unwrap_or_default();
+        if matches!(status, "Completed" | "Failed" | "Stopped") {
+            // One last read after the end, then stop.
+            for line in reader.poll(&aws, name).await? {
+                writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// `job metrics [--plot FILE]`.
+pub async fn metrics(
+    global: &GlobalArgs,
+    name: &str,
+    plot: Option<&Path>,
+    model: Option<JobModel>,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let (_, aws) = connect_for_jobs(global).await?;
+    let model = match model {
+        Some(JobModel::Tensorpack) => ModelName::Tensorpack,
+        Some(JobModel::AwsSamples) => ModelName::AwsSamples,
+        None => {
+            let d = describe_job(&aws, name).await?;
+            let tags = tags_of(&aws, d.training_job_arn().unwrap_or_default()).await?;
+            tags.get("stackctl:model")
+                .and_then(|m| model_of_tag(m))
+                .ok_or_else(|| {
+                    Error::Job(format!(
+                        "job `{name}` has no stackctl:model tag; pass --model"
+                    ))
+                })?
+        }
+    };
+    let profile = Profile::embedded(model)
+        .expect("Mask R-CNN models have embedded profiles")
+        .map_err(|e| Error::Job(e.to_string()))?;
+    let lines = LogReader::default().poll(&aws, name).await?;
+    let series = metrics::extract(&profile, &lines);
+    let rows: Vec<[String; 3]> = series
+        .iter()
+        .map(|(n, points)| {
+            let (_, last) = points.last().copied().unwrap_or_default();
+            [n.clone(), format!("{last}"), points.len().to_string()]
+        })
+        .collect();
+    write!(
+        printer.out(),
+        "{}",
+        crate::table::table(["METRIC", "LATEST", "VALUES"], &rows)
+    )?;
+    if let Some(path) = plot {
+        fs_err::write(path, metrics::svg(name, &series)).map_err(|source| Error::WriteFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        printer.status(format_args!("wrote {}", path.display()))?;
+    }
+    Ok(())
+}

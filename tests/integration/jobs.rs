@@ -204,3 +204,155 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
         1
     );
 }
+
+/// Writes log lines for `job` as SageMaker does: one stream per host.
+async fn put_logs(config: &aws_config::SdkConfig, job: &str, lines: &[(&str, i64, &str)]) {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let _ = logs
+        .create_log_group()
+        .log_group_name("/aws/sagemaker/TrainingJobs")
+        .send()
+        .await;
+    let mut hosts: Vec<&str> = lines.iter().map(|l| l.0).collect();
+    hosts.sort();
+    hosts.dedup();
+    for host in hosts {
+        let stream = format!("{job}/{host}-1700000000");
+        logs.create_log_stream()
+            .log_group_name("/aws/sagemaker/TrainingJobs")
+            .log_stream_name(&stream)
+            .send()
+            .await
+            .unwrap();
+        let events: Vec<InputLogEvent> = lines
+            .iter()
+            .filter(|l| l.0 == host)
+            .map(|l| {
+                InputLogEvent::builder()
+                    .timestamp(l.1)
+                    .message(l.2)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name("/aws/sagemaker/TrainingJobs")
+            .log_stream_name(&stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_metrics_wait_and_list_follow_the_jobs_of_the_stack() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    for name in ["as-bad", "as-good"] {
+        let sub = stackctl_aws(
+            e,
+            dir.path(),
+            &["job", "submit", "--model", "aws-samples", "--name", name],
+        );
+        assert_eq!(sub.code, 0, "{}", sub.stderr);
+    }
+    let config = emulator.sdk_config().await;
+    // CloudWatch Logs drops events older than 14 days: write them as of a minute ago.
+    let t0 = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+        - 60_000;
+    put_logs(
+        &config,
+        "as-bad",
+        &[
+            ("algo-1", t0, "Starting training"),
+            ("algo-2", t0 + 1000, "fastrcnn_losses/box_loss: 0.80"),
+            ("algo-1", t0 + 2000, "fastrcnn_losses/box_loss: 0.40"),
+            ("algo-2", t0 + 3000, "Traceback (most recent call last):"),
+            ("algo-1", t0 + 4000, "mAP(bbox)/IoU=0.5:0.95: 0.12"),
+        ],
+    )
+    .await;
+    put_logs(
+        &config,
+        "as-good",
+        &[("algo-1", t0, "mAP(segm)/IoU=0.5:0.95: 0.34")],
+    )
+    .await;
+
+    // Logs: every host, merged in time order, with a host prefix.
+    let logs = stackctl_aws(e, dir.path(), &["job", "logs", "as-bad"]);
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    assert_eq!(
+        logs.stdout.lines().collect::<Vec<_>>(),
+        [
+            "[algo-1] Starting training",
+            "[algo-2] fastrcnn_losses/box_loss: 0.80",
+            "[algo-1] fastrcnn_losses/box_loss: 0.40",
+            "[algo-2] Traceback (most recent call last):",
+            "[algo-1] mAP(bbox)/IoU=0.5:0.95: 0.12",
+        ]
+    );
+
+    // Metrics: latest values and a plot.
+    let metrics = stackctl_aws(
+        e,
+        dir.path(),
+        &["job", "metrics", "as-bad", "--plot", "m.svg"],
+    );
+    assert_eq!(metrics.code, 0, "{}", metrics.stderr);
+    assert!(
+        metrics.stdout.contains("fastrcnn_losses/box_loss") && metrics.stdout.contains("0.4"),
+        "{}",
+        metrics.stdout
+    );
+    assert!(
+        metrics.stdout.contains("mAP(bbox)/IoU=0.5:0.95"),
+        "{}",
+        metrics.stdout
+    );
+    let svg = fs_err::read_to_string(dir.path().join("m.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+
+    // SageMaker says Completed (the emulator finishes jobs at once), but the logs show a
+    // failure: suspect, exit 1, with the lines that show it.
+    let bad = stackctl_aws(e, dir.path(), &["job", "wait", "as-bad"]);
+    assert_eq!(bad.code, 1, "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stdout.contains("status:    Completed"),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stdout.contains("SUSPECT") && bad.stdout.contains("[algo-2] Traceback"),
+        "{}",
+        bad.stdout
+    );
+    let good = stackctl_aws(e, dir.path(), &["job", "wait", "as-good"]);
+    assert_eq!(good.code, 0, "{}{}", good.stdout, good.stderr);
+    assert!(
+        good.stdout
+            .contains("logs:      CloudWatch Logs group /aws/sagemaker/TrainingJobs")
+    );
+
+    // list: this stack's jobs with their model.
+    let list = stackctl_aws(e, dir.path(), &["job", "list", "--output", "json"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    let mut names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["as-bad", "as-good"]);
+    assert!(
+        rows.iter()
+            .all(|r| r["model"] == "aws-samples" && r["status"] == "Completed")
+    );
+}

@@ -1,0 +1,152 @@
+//! Training job logs: every host's CloudWatch stream (`/aws/sagemaker/TrainingJobs`,
+//! `<job>/algo-N-...`) merged in time order with a host prefix. Each stream is read with
+//! GetLogEvents from its last forward token (the same token twice means the end for now);
+//! streams that appear later are picked up on the next round.
+
+use std::collections::BTreeMap;
+
+use crate::aws::{Aws, AwsError};
+
+/// SageMaker's log group for training jobs.
+pub const LOG_GROUP: &str = "/aws/sagemaker/TrainingJobs";
+
+/// One log line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LogLine {
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    /// Host (`algo-1`), from the stream name.
+    pub host: String,
+    /// The message.
+    pub message: String,
+}
+
+/// Reads a job's streams incrementally.
+#[derive(Debug, Default)]
+pub struct LogReader {
+    tokens: BTreeMap<String, Option<String>>,
+}
+
+/// `mask-rcnn-1/algo-1-1700000000` -> `algo-1`.
+pub fn host_of(stream: &str) -> String {
+    let tail = stream.rsplit_once('/').map_or(stream, |(_, t)| t);
+    let mut parts = tail.splitn(3, '-');
+    match (parts.next(), parts.next()) {
+        (Some(a), Some(n)) => format!("{a}-{n}"),
+        _ => tail.to_owned(),
+    }
+}
+
+impl LogReader {
+    /// New lines of `job` since the last call, merged in time order. Missing group or
+    /// streams (the job has not logged yet) are no lines, not an error.
+    pub async fn poll(&mut self, aws: &Aws, job: &str) -> Result<Vec<LogLine>, AwsError> {
+        let mut streams = Vec::new();
+        let mut pages = aws
+            .logs
+            .describe_log_streams()
+            .log_group_name(LOG_GROUP)
+            .log_stream_name_prefix(format!("{job}/"))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => streams.extend(
+                    page.log_streams()
+                        .iter()
+                        .filter_map(|s| s.log_stream_name().map(str::to_owned)),
+                ),
+                Err(err) => {
+                    let err = AwsError::from_sdk("DescribeLogStreams", err);
+                    if err.code() == Some("ResourceNotFoundException") {
+                        return Ok(Vec::new());
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        let mut lines = Vec::new();
+        for stream in streams {
+            let host = host_of(&stream);
+            loop {
+                let token = self.tokens.get(&stream).cloned().flatten();
+                let out = aws
+                    .logs
+                    .get_log_events()
+                    .log_group_name(LOG_GROUP)
+                    .log_stream_name(&stream)
+                    .start_from_head(true)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("GetLogEvents", e))?;
+                let events = out.events();
+                lines.extend(events.iter().map(|e| LogLine {
+                    timestamp: e.timestamp().unwrap_or_default(),
+                    host: host.clone(),
+                    message: e.message().unwrap_or_default().trim_end().to_owned(),
+                }));
+                let next = out.next_forward_token().map(str::to_owned);
+                let at_end = events.is_empty() || next == token;
+                self.tokens.insert(stream.clone(), next);
+                if at_end {
+                    break;
+                }
+            }
+        }
+        lines.sort();
+        Ok(lines)
+    }
+}
+
+/// Log lines that show the training process failed even when SageMaker says Completed (the
+/// aws-samples entrypoint forces exit code 0 after mpirun).
+pub fn failure_evidence(lines: &[LogLine]) -> Vec<&LogLine> {
+    const MARKERS: &[&str] = &[
+        "Traceback (most recent call last)",
+        "mpirun noticed that process",
+        "exited on signal",
+        "Primary job  terminated normally, but 1 process returned",
+        "CUDA out of memory",
+        "ResourceExhaustedError",
+        "Segmentation fault",
+        "Killed",
+    ];
+    lines
+        .iter()
+        .filter(|l| MARKERS.iter().any(|m| l.message.contains(m)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_failure_evidence() {
+        assert_eq!(host_of("job-1/algo-2-1700000000"), "algo-2");
+        assert_eq!(host_of("job-1/algo-10-1700000000"), "algo-10");
+        let lines = vec![
+            LogLine {
+                timestamp: 1,
+                host: "algo-1".into(),
+                message: "step 1".into(),
+            },
+            LogLine {
+                timestamp: 2,
+                host: "algo-2".into(),
+                message: "Traceback (most recent call last):".into(),
+            },
+            LogLine {
+                timestamp: 3,
+                host: "algo-1".into(),
+                message: "mpirun noticed that process rank 3 exited".into(),
+            },
+        ];
+        let evidence: Vec<i64> = failure_evidence(&lines)
+            .iter()
+            .map(|l| l.timestamp)
+            .collect();
+        assert_eq!(evidence, [2, 3]);
+    }
+}
