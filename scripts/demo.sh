@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end with the embedded default stack, on this machine, without an AWS
-# account: validate and plan the stack, render and lint the template, then deploy it to the
-# local AWS emulator (moto_server), read its outputs and status, and delete it again.
+# account: validate and plan the stack, render and lint the template, deploy it to the local
+# AWS emulator (moto_server), read its outputs and status, submit both Mask R-CNN images, list
+# them, show one's summary, logs and metrics, and delete the stack again. (The emulator
+# completes jobs at once and writes no logs, so logs and metrics are empty there.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +35,12 @@ set -x
 "$bin" up
 "$bin" outputs --format env
 "$bin" status
+"$bin" job submit --model tensorpack --data efs --name demo-tensorpack
+"$bin" job submit --model aws-samples --spot --name demo-aws-samples
+"$bin" job list
+"$bin" job wait demo-tensorpack
+"$bin" job logs demo-tensorpack
+"$bin" job metrics demo-tensorpack --plot "$work/metrics.svg"
 "$bin" down --yes
 "$bin" down --yes
 set +x

@@ -76,12 +76,21 @@ pub async fn stack_facts(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("DescribeFileSystems", e))?;
-        facts.fsx_mount_name = out
+        let lustre = out
             .file_systems()
             .first()
-            .and_then(|f| f.lustre_configuration())
+            .and_then(|f| f.lustre_configuration());
+        facts.fsx_mount_name = lustre
             .and_then(|l| l.mount_name())
-            .map(str::to_owned);
+            .map(str::to_owned)
+            .or_else(|| {
+                // SCRATCH_1 file systems always mount as `fsx` (FSx for Lustre docs); the API may
+                // leave the field out for them.
+                lustre
+                    .and_then(|l| l.deployment_type())
+                    .filter(|d| d.as_str() == "SCRATCH_1")
+                    .map(|_| "fsx".to_owned())
+            });
     }
     Ok(facts)
 }

@@ -356,3 +356,384 @@ async fn logs_metrics_wait_and_list_follow_the_jobs_of_the_stack() {
             .all(|r| r["model"] == "aws-samples" && r["status"] == "Completed")
     );
 }
+
+/// The body of the captured request whose `X-Amz-Target` names `operation`.
+fn captured_body(
+    proxy: &crate::support::fault_proxy::FaultProxy,
+    operation: &str,
+) -> serde_json::Value {
+    let captured = proxy.captured.lock().unwrap();
+    let request = captured
+        .iter()
+        .find(|r| {
+            String::from_utf8_lossy(r)
+                .to_ascii_lowercase()
+                .contains(&format!("sagemaker.{}", operation.to_ascii_lowercase()))
+        })
+        .unwrap_or_else(|| panic!("no {operation} request was sent"));
+    let text = String::from_utf8_lossy(request);
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    serde_json::from_str(body).unwrap()
+}
+
+fn seed_metric_definitions() -> serde_json::Value {
+    let seed = fs_err::read_to_string(
+        crate::support::root().join("tests/fixtures/seed-000-metric-definitions.txt"),
+    )
+    .unwrap();
+    let json: String = seed
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let start = json.find('[').unwrap();
+    let end = json.rfind(']').unwrap();
+    let list: serde_json::Value = serde_json::from_str(&json[start..=end]).unwrap();
+    serde_json::Value::Array(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::json!({"Name": m["Name"], "Regex": m["Regex"]}))
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_data_source_read_back_and_the_dry_run_is_what_is_sent() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let outputs = crate::deploy_up::result_of(&up)["outputs"].clone();
+    let out = |k: &str| outputs[k].as_str().unwrap().to_owned();
+    let config = emulator.sdk_config().await;
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+
+    // Both profiles send the seed's metric definitions exactly (the emulator does not echo
+    // them, so the request itself is checked).
+    for model in ["tensorpack", "aws-samples"] {
+        let dry = stackctl_aws(
+            e,
+            dir.path(),
+            &[
+                "job",
+                "submit",
+                "--model",
+                model,
+                "--dry-run",
+                "--name",
+                "m",
+            ],
+        );
+        let r: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+        assert_eq!(
+            r["AlgorithmSpecification"]["MetricDefinitions"],
+            seed_metric_definitions(),
+            "{model}"
+        );
+    }
+
+    // tensorpack on EFS, through a recording proxy: what is sent equals the dry run.
+    let proxy = crate::support::fault_proxy::FaultProxy::start(
+        emulator.endpoint.trim_start_matches("http://").to_owned(),
+        0,
+    );
+    let args = [
+        "job",
+        "submit",
+        "--model",
+        "tensorpack",
+        "--data",
+        "efs",
+        "--name",
+        "tp-efs",
+        "-p",
+        "batch_norm=GN",
+        "-p",
+        "config:MODE_FPN=True",
+        "--instance-type",
+        "ml.p3dn.24xlarge",
+        "--instance-count",
+        "2",
+        "--max-run",
+        "86400",
+    ];
+    let dry = stackctl_aws(e, dir.path(), &[&args[..], &["--dry-run"]].concat());
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let dry: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    let sent = stackctl_aws(
+        None,
+        dir.path(),
+        &[&args[..], &["--endpoint-url", &proxy.endpoint]].concat(),
+    );
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    assert_eq!(
+        captured_body(&proxy, "CreateTrainingJob"),
+        dry,
+        "the dry run differs from the request sent"
+    );
+
+    let job = sm
+        .describe_training_job()
+        .training_job_name("tp-efs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        job.algorithm_specification().unwrap().training_image(),
+        Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-tensorpack:latest")
+    );
+    let rc = job.resource_config().unwrap();
+    assert_eq!(
+        rc.instance_type().map(|t| t.as_str()),
+        Some("ml.p3dn.24xlarge")
+    );
+    assert_eq!(
+        (rc.instance_count(), rc.volume_size_in_gb()),
+        (Some(2), Some(100))
+    );
+    assert_eq!(
+        job.stopping_condition().unwrap().max_runtime_in_seconds(),
+        Some(86400)
+    );
+    let hp: std::collections::BTreeMap<String, String> = job
+        .hyper_parameters()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .collect();
+    let want: std::collections::BTreeMap<String, String> = [
+        ("backbone_weights", "ImageNet-R50-AlignPadding.npz"),
+        ("batch_norm", "GN"),
+        ("config:MODE_FPN", "True"),
+        ("data_train", "coco_train2017"),
+        ("data_val", "coco_val2017"),
+        ("eval_period", "1"),
+        ("images_per_epoch", "120000"),
+        ("lr_schedule", "[240000, 320000, 360000]"),
+        ("mode_fpn", "True"),
+        ("mode_mask", "True"),
+        ("resnet_arch", "resnet50"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(hp, want);
+    let fs = job.input_data_config()[0]
+        .data_source()
+        .unwrap()
+        .file_system_data_source()
+        .unwrap();
+    assert_eq!(fs.file_system_type().map(|t| t.as_str()), Some("EFS"));
+    assert_eq!(fs.file_system_id(), Some(out("EfsFileSystemId").as_str()));
+    assert_eq!(
+        fs.directory_path(),
+        Some("/mask-rcnn/sagemaker/input/train")
+    );
+    assert_eq!(fs.file_system_access_mode().map(|m| m.as_str()), Some("ro"));
+    assert_eq!(
+        job.vpc_config().unwrap().subnets().join(","),
+        out("PrivateSubnetIds")
+    );
+    assert!(job.checkpoint_config().is_none());
+    assert_eq!(job.enable_managed_spot_training(), Some(false));
+    let tags = sm
+        .list_tags()
+        .resource_arn(job.training_job_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("stackctl:model") && t.value() == Some("tensorpack"))
+    );
+
+    // FSx: the emulator drops FSx from templates, so one is created through the FSx API in the
+    // stack's FSx subnet (SCRATCH_1, whose mount name is always `fsx`).
+    let fsx = aws_sdk_fsx::Client::new(&config);
+    let created = fsx
+        .create_file_system()
+        .file_system_type(aws_sdk_fsx::types::FileSystemType::Lustre)
+        .storage_capacity(1200)
+        .subnet_ids(out("FsxSubnetId"))
+        .security_group_ids(out("SecurityGroupId"))
+        .lustre_configuration(
+            aws_sdk_fsx::types::CreateFileSystemLustreConfiguration::builder()
+                .deployment_type(aws_sdk_fsx::types::LustreDeploymentType::Scratch1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let fsx_id = created
+        .file_system()
+        .unwrap()
+        .file_system_id()
+        .unwrap()
+        .to_owned();
+    let sub = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "aws-samples",
+            "--data",
+            "fsx",
+            "--file-system-id",
+            &fsx_id,
+            "--name",
+            "as-fsx",
+        ],
+    );
+    assert_eq!(sub.code, 0, "{}", sub.stderr);
+    let job = sm
+        .describe_training_job()
+        .training_job_name("as-fsx")
+        .send()
+        .await
+        .unwrap();
+    let fs = job.input_data_config()[0]
+        .data_source()
+        .unwrap()
+        .file_system_data_source()
+        .unwrap();
+    assert_eq!(fs.file_system_type().map(|t| t.as_str()), Some("FSxLustre"));
+    assert_eq!(fs.file_system_id(), Some(fsx_id.as_str()));
+    assert_eq!(
+        fs.directory_path(),
+        Some("/fsx/mask-rcnn/sagemaker/input/train")
+    );
+    assert_eq!(job.vpc_config().unwrap().subnets(), [out("FsxSubnetId")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_job_inputs_exit_2_with_precise_messages_and_create_nothing() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--model", "aws-samples", "-p", "batch_size_per_gpu=5"],
+            "`batch_size_per_gpu=5`: out of range: allowed is 1..=4",
+        ),
+        (
+            &["--model", "aws-samples", "-p", "batch_size_per_gpu=0"],
+            "out of range: allowed is 1..=4",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "batch_size_per_gpu=2"],
+            "unknown hyperparameter `batch_size_per_gpu`",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "lr_shedule=[1, 2]"],
+            "did you mean `lr_schedule`?",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "batch_norm=BN"],
+            "expected one of FreezeBN, SyncBN, GN, None",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "resnet_arch=resnet18"],
+            "expected one of resnet50, resnet101",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "mode_fpn=true"],
+            "expected True or False",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "eval_period=0"],
+            "`eval_period=0`: out of range",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "eval_period=one"],
+            "expected an integer",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "lr_schedule=[3, 2, 1]"],
+            "expected increasing positive integers",
+        ),
+        (
+            &[
+                "--model",
+                "aws-samples",
+                "-p",
+                "lr_epoch_schedule=[(16, 0.1)]",
+            ],
+            "expected [(epoch, rate), ..., (last epoch, None)]",
+        ),
+        (
+            &["--model", "aws-samples", "-p", "data_val=val2017"],
+            "unknown hyperparameter `data_val`",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "config:=1"],
+            "a config key is letters, digits",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "data_train="],
+            "expected a non-empty value",
+        ),
+        (
+            &["--model", "tensorpack", "--spot", "--max-wait", "100"],
+            "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
+        ),
+        (
+            &["--model", "tensorpack", "--max-run", "2419201"],
+            "SageMaker allows 1 to 2419200",
+        ),
+        (
+            &[
+                "--model",
+                "tensorpack",
+                "--name",
+                "a-name-that-is-far-too-long-for-sagemaker-training-jobs-0123456789",
+            ],
+            "not a valid training job name",
+        ),
+        (
+            &["--model", "tensorpack", "--name", "under_score"],
+            "not a valid training job name",
+        ),
+        (
+            &["--model", "tensorpack", "--instance-count", "0"],
+            "instance count 0",
+        ),
+        (
+            &["--model", "tensorpack", "--data", "fsx"],
+            "the stack has no FSx file system; pass --file-system-id",
+        ),
+        (
+            &["--model", "tensorpack", "-p", "novalue"],
+            "is not KEY=VALUE",
+        ),
+        (&["--model", "mxnet"], "invalid value 'mxnet'"),
+    ];
+    assert!(cases.len() >= 20);
+    let mut failures = Vec::new();
+    for (args, says) in cases {
+        let out = stackctl_aws(e, dir.path(), &[&["job", "submit"][..], args].concat());
+        if out.code != 2 || !out.stderr.contains(says) {
+            failures.push(format!(
+                "{args:?}: want exit 2 and `{says}`, got {}:\n{}",
+                out.code, out.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let config = emulator.sdk_config().await;
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+    assert!(
+        sm.list_training_jobs()
+            .send()
+            .await
+            .unwrap()
+            .training_job_summaries()
+            .is_empty(),
+        "no job was created"
+    );
+}

@@ -22,6 +22,8 @@ pub struct FaultCounts {
 pub struct FaultProxy {
     pub endpoint: String,
     pub counts: Arc<FaultCounts>,
+    /// Every request forwarded upstream, as sent (head and body).
+    pub captured: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -34,20 +36,23 @@ impl FaultProxy {
         let counts = Arc::new(FaultCounts::default());
         let stop = Arc::new(AtomicBool::new(false));
         let seq = Arc::new(AtomicUsize::new(0));
-        let (c, s) = (counts.clone(), stop.clone());
+        let captured = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, s, cap) = (counts.clone(), stop.clone(), captured.clone());
         thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::Relaxed) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (upstream, c, seq) = (upstream.clone(), c.clone(), seq.clone());
-                thread::spawn(move || serve(conn, &upstream, &c, &seq, every));
+                let (upstream, c, seq, cap) =
+                    (upstream.clone(), c.clone(), seq.clone(), cap.clone());
+                thread::spawn(move || serve(conn, &upstream, &c, &seq, every, &cap));
             }
         });
         FaultProxy {
             endpoint,
             counts,
+            captured,
             stop,
         }
     }
@@ -157,6 +162,7 @@ fn serve(
     counts: &FaultCounts,
     seq: &AtomicUsize,
     every: usize,
+    captured: &std::sync::Mutex<Vec<Vec<u8>>>,
 ) {
     while let Some(request) = read_request(&mut conn) {
         let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -196,6 +202,7 @@ fn serve(
                 return;
             }
             None => {
+                captured.lock().unwrap().push(request.clone());
                 let Some(response) = forward(&request, upstream) else {
                     return;
                 };
