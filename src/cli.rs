@@ -214,8 +214,11 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "fs-...")]
     pub file_system_id: Option<String>,
     /// Print the exact CreateTrainingJob request as JSON and create nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
+    /// After submitting, wait for the job as `job wait` does.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Models `job submit` takes.

@@ -103,11 +103,14 @@ pub async fn submit(
         return Ok(());
     }
     let arn = submit::create(&aws, &request).await?;
-    writeln!(printer.out(), "{}", request.training_job_name)?;
+    let name = &request.training_job_name;
+    writeln!(printer.out(), "{name}")?;
     printer.status(format_args!(
-        "submitted {arn}\nfollow it with: aws sagemaker describe-training-job --training-job-name {}",
-        request.training_job_name
+        "submitted {arn}\nfollow it with: stackctl job wait {name} | stackctl job logs {name} --follow"
     ))?;
+    if args.wait {
+        return wait_with(global, &aws, name, printer).await;
+    }
     Ok(())
 }
 
@@ -142,8 +145,9 @@ use std::time::Duration;
 use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 
 use crate::aws::{Aws, AwsError};
-use crate::jobs::logs::{LOG_GROUP, LogReader, failure_evidence};
+use crate::jobs::logs::LogReader;
 use crate::jobs::metrics;
+use crate::jobs::watch;
 
 fn model_of_tag(value: &str) -> Option<ModelName> {
     match value {
@@ -154,12 +158,7 @@ fn model_of_tag(value: &str) -> Option<ModelName> {
 }
 
 async fn describe_job(aws: &Aws, name: &str) -> Result<DescribeTrainingJobOutput, Error> {
-    aws.sagemaker
-        .describe_training_job()
-        .training_job_name(name)
-        .send()
-        .await
-        .map_err(|e| Error::Aws(AwsError::from_sdk("DescribeTrainingJob", e)))
+    Ok(watch::describe(aws, name).await?)
 }
 
 async fn tags_of(
@@ -251,76 +250,20 @@ pub async fn list(global: &GlobalArgs, max: usize, printer: &mut Printer) -> Res
     Ok(())
 }
 
-/// The end-of-job summary lines; true when the job really succeeded.
+/// The summary, reading the logs of a Completed job for evidence of failure.
 async fn summary(
     aws: &Aws,
     d: &DescribeTrainingJobOutput,
     out: &mut dyn std::io::Write,
 ) -> Result<bool, Error> {
-    let name = d.training_job_name().unwrap_or_default();
-    let status = d
-        .training_job_status()
-        .map(|s| s.as_str())
-        .unwrap_or("Unknown");
-    writeln!(out, "job:       {name}")?;
-    writeln!(
-        out,
-        "status:    {status} ({})",
-        d.secondary_status().map(|s| s.as_str()).unwrap_or("-")
-    )?;
-    if let Some(reason) = d.failure_reason() {
-        writeln!(out, "failure:   {reason}")?;
-    }
-    let training = d.training_time_in_seconds();
-    let billable = d.billable_time_in_seconds();
-    writeln!(
-        out,
-        "time:      {} training, {} billable",
-        training.map_or("-".to_owned(), |t| format!("{t} s")),
-        billable.map_or("-".to_owned(), |t| format!("{t} s"))
-    )?;
-    if d.enable_managed_spot_training() == Some(true)
-        && let (Some(t), Some(b)) = (training, billable)
-        && t > 0
-    {
-        writeln!(
-            out,
-            "spot:      {:.1}% saved",
-            (1.0 - f64::from(b) / f64::from(t)) * 100.0
-        )?;
-    }
-    for m in d.final_metric_data_list() {
-        writeln!(
-            out,
-            "metric:    {} = {}",
-            m.metric_name().unwrap_or_default(),
-            m.value().unwrap_or_default()
-        )?;
-    }
-    writeln!(
-        out,
-        "logs:      CloudWatch Logs group {LOG_GROUP}, streams {name}/algo-*"
-    )?;
-    if let Some(model) = d.model_artifacts().and_then(|m| m.s3_model_artifacts()) {
-        writeln!(out, "model:     {model}")?;
-    }
-    let mut ok = status == "Completed";
-    if ok {
-        // The aws-samples entrypoint exits 0 even when training failed: read the logs.
-        let lines = LogReader::default().poll(aws, name).await?;
-        let evidence = failure_evidence(&lines);
-        if !evidence.is_empty() {
-            ok = false;
-            writeln!(
-                out,
-                "SUSPECT:   SageMaker reports Completed, but the logs show the training process failed:"
-            )?;
-            for l in evidence.iter().take(10) {
-                writeln!(out, "  [{}] {}", l.host, l.message)?;
-            }
-        }
-    }
-    Ok(ok)
+    let lines = if d.training_job_status().map(|s| s.as_str()) == Some("Completed") {
+        LogReader::default()
+            .poll(aws, d.training_job_name().unwrap_or_default())
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(watch::write_summary(d, &lines, out)?)
 }
 
 /// `job describe`.
@@ -334,37 +277,22 @@ pub async fn describe(global: &GlobalArgs, name: &str, printer: &mut Printer) ->
 /// `job wait`: secondary status changes with elapsed time, then the summary.
 pub async fn wait(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
     let (_, aws) = connect_for_jobs(global).await?;
-    let started = tokio::time::Instant::now();
-    let mut last = String::new();
-    let d = loop {
-        let d = tokio::select! {
-            d = describe_job(&aws, name) => d?,
-            _ = tokio::signal::ctrl_c() => return interrupted(global, &aws, name).await,
-        };
-        let secondary = d
-            .secondary_status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        if secondary != last {
-            printer.status(format_args!(
-                "{:>6} s  {secondary}",
-                started.elapsed().as_secs()
-            ))?;
-            last = secondary;
-        }
-        let status = d
-            .training_job_status()
-            .map(|s| s.as_str())
-            .unwrap_or_default();
-        if matches!(status, "Completed" | "Failed" | "Stopped") {
-            break d;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(10)) => {}
-            _ = tokio::signal::ctrl_c() => return interrupted(global, &aws, name).await,
-        }
+    wait_with(global, &aws, name, printer).await
+}
+
+async fn wait_with(
+    global: &GlobalArgs,
+    aws: &Aws,
+    name: &str,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let waited = tokio::select! {
+        d = watch::wait_for(aws, name, |secs, status| {
+            let _ = printer.status(format_args!("{secs:>6} s  {status}"));
+        }) => d?,
+        _ = tokio::signal::ctrl_c() => return interrupted(global, aws, name).await,
     };
-    if summary(&aws, &d, printer.out()).await? {
+    if summary(aws, &waited, printer.out()).await? {
         Ok(())
     } else {
         Err(Error::Job(format!("training job `{name}` did not succeed")))
@@ -391,13 +319,7 @@ async fn interrupted(global: &GlobalArgs, aws: &Aws, name: &str) -> Result<(), E
 }
 
 async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
-    aws.sagemaker
-        .stop_training_job()
-        .training_job_name(name)
-        .send()
-        .await
-        .map_err(|e| Error::Aws(AwsError::from_sdk("StopTrainingJob", e)))?;
-    Ok(())
+    Ok(watch::stop(aws, name).await?)
 }
 
 /// `job stop`.

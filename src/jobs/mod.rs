@@ -6,3 +6,4 @@ pub mod metrics;
 pub mod profile;
 pub mod request;
 pub mod submit;
+pub mod watch;
