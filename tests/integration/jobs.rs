@@ -737,3 +737,144 @@ async fn bad_job_inputs_exit_2_with_precise_messages_and_create_nothing() {
         "no job was created"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_follow_merges_four_hosts_and_picks_up_a_late_stream() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    assert_eq!(
+        stackctl_aws(
+            e,
+            dir.path(),
+            &[
+                "job",
+                "submit",
+                "--model",
+                "tensorpack",
+                "--name",
+                "tp-follow"
+            ]
+        )
+        .code,
+        0
+    );
+    let config = emulator.sdk_config().await;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let t0 = now - 60_000;
+    put_logs(
+        &config,
+        "tp-follow",
+        &[
+            ("algo-3", t0 + 3, "host 3 up"),
+            ("algo-1", t0 + 1, "host 1 up"),
+            ("algo-2", t0 + 2, "host 2 up"),
+            ("algo-1", t0 + 4, "step 1"),
+        ],
+    )
+    .await;
+
+    // The emulator completes jobs at once; the proxy reports this one in progress until the
+    // test says otherwise, so `--follow` keeps reading.
+    let running = Arc::new(AtomicBool::new(true));
+    let flag = running.clone();
+    let rewrite: crate::support::fault_proxy::Rewrite =
+        Arc::new(move |request: &str, body: String| {
+            if flag.load(Ordering::SeqCst) && request.contains("SageMaker.DescribeTrainingJob") {
+                body.replace(
+                    "\"TrainingJobStatus\": \"Completed\"",
+                    "\"TrainingJobStatus\": \"InProgress\"",
+                )
+            } else {
+                body
+            }
+        });
+    let proxy = crate::support::fault_proxy::FaultProxy::start_with(
+        emulator.endpoint.trim_start_matches("http://").to_owned(),
+        0,
+        Some(rewrite),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args([
+            "job",
+            "logs",
+            "tp-follow",
+            "--follow",
+            "--endpoint-url",
+            &proxy.endpoint,
+        ])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("STACKCTL_STACK")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "logs ended early: {seen:?}"
+        );
+        seen.push(line.trim_end().to_owned());
+    }
+    // A fourth host starts logging after --follow began; then the job ends.
+    put_logs(
+        &config,
+        "tp-follow",
+        &[
+            ("algo-4", now - 1000, "host 4 up"),
+            ("algo-4", now - 500, "step 2"),
+        ],
+    )
+    .await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    logs.put_log_events()
+        .log_group_name("/aws/sagemaker/TrainingJobs")
+        .log_stream_name("tp-follow/algo-1-1700000000")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now - 400)
+                .message("step 3")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    running.store(false, Ordering::SeqCst);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    seen.extend(rest.lines().map(str::to_owned));
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        seen,
+        [
+            "[algo-1] host 1 up",
+            "[algo-2] host 2 up",
+            "[algo-3] host 3 up",
+            "[algo-1] step 1",
+            "[algo-4] host 4 up",
+            "[algo-4] step 2",
+            "[algo-1] step 3",
+        ]
+    );
+}

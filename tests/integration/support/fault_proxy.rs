@@ -18,6 +18,9 @@ pub struct FaultCounts {
     pub dropped_after: AtomicUsize,
 }
 
+/// Rewrites the body of an upstream answer, given the request's text.
+pub type Rewrite = Arc<dyn Fn(&str, String) -> String + Send + Sync>;
+
 /// A running proxy; stops accepting when dropped.
 pub struct FaultProxy {
     pub endpoint: String,
@@ -31,6 +34,11 @@ impl FaultProxy {
     /// Proxies to `upstream` (`127.0.0.1:port`); every `every`-th request gets a fault, the
     /// fault kind rotating through throttling, 500, drop-before and drop-after.
     pub fn start(upstream: String, every: usize) -> FaultProxy {
+        Self::start_with(upstream, every, None)
+    }
+
+    /// Like [`Self::start`], with answers passed through `rewrite`.
+    pub fn start_with(upstream: String, every: usize, rewrite: Option<Rewrite>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let counts = Arc::new(FaultCounts::default());
@@ -46,7 +54,10 @@ impl FaultProxy {
                 let Ok(conn) = conn else { continue };
                 let (upstream, c, seq, cap) =
                     (upstream.clone(), c.clone(), seq.clone(), cap.clone());
-                thread::spawn(move || serve(conn, &upstream, &c, &seq, every, &cap));
+                let rewrite = rewrite.clone();
+                thread::spawn(move || {
+                    serve(conn, &upstream, &c, &seq, every, &cap, rewrite.as_ref());
+                });
             }
         });
         FaultProxy {
@@ -163,6 +174,7 @@ fn serve(
     seq: &AtomicUsize,
     every: usize,
     captured: &std::sync::Mutex<Vec<Vec<u8>>>,
+    rewrite: Option<&Rewrite>,
 ) {
     while let Some(request) = read_request(&mut conn) {
         let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -203,9 +215,12 @@ fn serve(
             }
             None => {
                 captured.lock().unwrap().push(request.clone());
-                let Some(response) = forward(&request, upstream) else {
+                let Some(mut response) = forward(&request, upstream) else {
                     return;
                 };
+                if let Some(rewrite) = rewrite {
+                    response = rewrite_body(&request, response, rewrite);
+                }
                 counts.forwarded.fetch_add(1, Ordering::Relaxed);
                 if conn.write_all(&response).is_err() {
                     return;
@@ -220,4 +235,28 @@ fn serve(
             }
         }
     }
+}
+
+/// Applies `rewrite` to a response body and fixes its content-length.
+fn rewrite_body(request: &[u8], response: Vec<u8>, rewrite: &Rewrite) -> Vec<u8> {
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let Some(split) = text.find("\r\n\r\n") else {
+        return response;
+    };
+    let body = rewrite(
+        &String::from_utf8_lossy(request),
+        text[split + 4..].to_owned(),
+    );
+    let head: String = text[..split]
+        .lines()
+        .map(|l| {
+            if l.to_ascii_lowercase().starts_with("content-length:") {
+                format!("content-length: {}", body.len())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    format!("{head}\r\n\r\n{body}").into_bytes()
 }
