@@ -49,6 +49,11 @@ pub enum Error {
     /// A job cannot be built from the stack (missing stack or output).
     #[error("{0}")]
     Job(String),
+    /// Ctrl-C while waiting for a training job, which keeps running.
+    #[error(
+        "interrupted; training job `{0}` keeps running; stop it with `stackctl job stop {0}`, or wait again with `stackctl job wait {0}`"
+    )]
+    JobInterrupted(String),
     /// The job's options break the profile's schema or SageMaker's limits.
     #[error("invalid training job:\n  {}", .0.join("\n  "))]
     JobInput(Vec<String>),
@@ -85,6 +90,7 @@ impl Error {
                 ExitStatus::Failure
             }
             Self::JobInput(_) => ExitStatus::BadInput,
+            Self::JobInterrupted(_) => ExitStatus::Interrupted,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
             Self::Deploy(DeployError::Interrupted { .. }) => ExitStatus::Interrupted,
             Self::Deploy(_) => ExitStatus::Failure,

@@ -878,3 +878,79 @@ async fn logs_follow_merges_four_hosts_and_picks_up_a_late_stream() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_wait_says_the_job_keeps_running() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::Arc;
+
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    assert_eq!(
+        stackctl_aws(
+            e,
+            dir.path(),
+            &[
+                "job",
+                "submit",
+                "--model",
+                "tensorpack",
+                "--name",
+                "tp-wait"
+            ]
+        )
+        .code,
+        0
+    );
+    let rewrite: crate::support::fault_proxy::Rewrite = Arc::new(|request: &str, body: String| {
+        if request.contains("SageMaker.DescribeTrainingJob") {
+            body.replace(
+                "\"TrainingJobStatus\": \"Completed\"",
+                "\"TrainingJobStatus\": \"InProgress\"",
+            )
+        } else {
+            body
+        }
+    });
+    let proxy = crate::support::fault_proxy::FaultProxy::start_with(
+        emulator.endpoint.trim_start_matches("http://").to_owned(),
+        0,
+        Some(rewrite),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["job", "wait", "tp-wait", "--endpoint-url", &proxy.endpoint])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("STACKCTL_STACK")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains(" s  "), "a status line first: {first}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(
+        rest.contains(
+            "training job `tp-wait` keeps running; stop it with `stackctl job stop tp-wait`"
+        ),
+        "{rest}"
+    );
+}
