@@ -788,42 +788,23 @@ async fn logs_follow_merges_four_hosts_and_picks_up_a_late_stream() {
     // The emulator completes jobs at once; the proxy reports this one in progress until the
     // test says otherwise, so `--follow` keeps reading.
     let running = Arc::new(AtomicBool::new(true));
-    let flag = running.clone();
-    let rewrite: crate::support::fault_proxy::Rewrite =
-        Arc::new(move |request: &str, body: String| {
-            if flag.load(Ordering::SeqCst) && request.contains("SageMaker.DescribeTrainingJob") {
-                body.replace(
-                    "\"TrainingJobStatus\": \"Completed\"",
-                    "\"TrainingJobStatus\": \"InProgress\"",
-                )
-            } else {
-                body
-            }
-        });
+    let rewrite = in_progress_while(running.clone());
     let proxy = crate::support::fault_proxy::FaultProxy::start_with(
         emulator.endpoint.trim_start_matches("http://").to_owned(),
         0,
         Some(rewrite),
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .args([
+    let mut child = crate::support::spawn_stackctl(
+        dir.path(),
+        &[
             "job",
             "logs",
             "tp-follow",
             "--follow",
             "--endpoint-url",
             &proxy.endpoint,
-        ])
-        .current_dir(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("STACKCTL_STACK")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut seen = Vec::new();
     while seen.len() < 4 {
@@ -904,33 +885,16 @@ async fn ctrl_c_during_wait_says_the_job_keeps_running() {
         .code,
         0
     );
-    let rewrite: crate::support::fault_proxy::Rewrite = Arc::new(|request: &str, body: String| {
-        if request.contains("SageMaker.DescribeTrainingJob") {
-            body.replace(
-                "\"TrainingJobStatus\": \"Completed\"",
-                "\"TrainingJobStatus\": \"InProgress\"",
-            )
-        } else {
-            body
-        }
-    });
+    let rewrite = in_progress_while(Arc::new(std::sync::atomic::AtomicBool::new(true)));
     let proxy = crate::support::fault_proxy::FaultProxy::start_with(
         emulator.endpoint.trim_start_matches("http://").to_owned(),
         0,
         Some(rewrite),
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .args(["job", "wait", "tp-wait", "--endpoint-url", &proxy.endpoint])
-        .current_dir(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("STACKCTL_STACK")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = crate::support::spawn_stackctl(
+        dir.path(),
+        &["job", "wait", "tp-wait", "--endpoint-url", &proxy.endpoint],
+    );
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
@@ -953,4 +917,23 @@ async fn ctrl_c_during_wait_says_the_job_keeps_running() {
         ),
         "{rest}"
     );
+}
+
+/// A proxy rewrite that reports every training job InProgress while `flag` is set (the
+/// emulator completes jobs at once).
+fn in_progress_while(
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> crate::support::fault_proxy::Rewrite {
+    std::sync::Arc::new(move |request: &str, body: String| {
+        if flag.load(std::sync::atomic::Ordering::SeqCst)
+            && request.contains("SageMaker.DescribeTrainingJob")
+        {
+            body.replace(
+                "\"TrainingJobStatus\": \"Completed\"",
+                "\"TrainingJobStatus\": \"InProgress\"",
+            )
+        } else {
+            body
+        }
+    })
 }

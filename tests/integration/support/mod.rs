@@ -84,3 +84,22 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     fs_err::write(&path, text).unwrap();
     path
 }
+
+/// Starts stackctl with test credentials (and no inherited stackctl or AWS settings) with
+/// stdout and stderr piped, for tests that talk to it while it runs.
+pub fn spawn_stackctl(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(args)
+        .current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("STACKCTL_STACK")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stackctl starts")
+}
