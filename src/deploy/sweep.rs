@@ -204,28 +204,20 @@ pub async fn sweep(
     }
 
     // 4. Network interfaces still in the VPC.
-    if let Some(vpc) = vpc_id(recorded) {
-        let vpc_exists = !ec2
-            .describe_vpcs()
-            .filters(filter("vpc-id", vpc))
-            .send()
-            .await
-            .map_err(|err| AwsError::from_sdk("DescribeVpcs", err))?
-            .vpcs()
-            .is_empty();
-        if vpc_exists {
-            let cleared = clear_network_interfaces(
-                aws,
-                &[filter("vpc-id", vpc)],
-                &BTreeSet::new(),
-                account,
-                reporter,
-                settings,
-            )
-            .await?;
-            for line in cleared {
-                did(line, &NoReport);
-            }
+    if let Some(vpc) = vpc_id(recorded)
+        && vpc_exists(aws, vpc).await?
+    {
+        let cleared = clear_network_interfaces(
+            aws,
+            &[filter("vpc-id", vpc)],
+            &BTreeSet::new(),
+            account,
+            reporter,
+            settings,
+        )
+        .await?;
+        for line in cleared {
+            did(line, &NoReport);
         }
     }
 
@@ -397,25 +389,17 @@ pub async fn sweep(
             );
         }
     }
-    if let Some(vpc) = vpc_id(recorded) {
-        let exists = !ec2
-            .describe_vpcs()
-            .filters(filter("vpc-id", vpc))
-            .send()
-            .await
-            .map_err(|err| AwsError::from_sdk("DescribeVpcs", err))?
-            .vpcs()
-            .is_empty();
-        if exists {
-            gone_ok(
-                ec2.delete_vpc()
-                    .vpc_id(vpc)
-                    .send()
-                    .await
-                    .map_err(|err| AwsError::from_sdk("DeleteVpc", err)),
-            )?;
-            did(format!("deleted VPC {vpc}"), reporter);
-        }
+    if let Some(vpc) = vpc_id(recorded)
+        && vpc_exists(aws, vpc).await?
+    {
+        gone_ok(
+            ec2.delete_vpc()
+                .vpc_id(vpc)
+                .send()
+                .await
+                .map_err(|err| AwsError::from_sdk("DeleteVpc", err)),
+        )?;
+        did(format!("deleted VPC {vpc}"), reporter);
     }
 
     // 11. A file system the stack should have deleted (retain: false).
@@ -468,6 +452,19 @@ impl Reporter for NoReport {
     fn resource_event(&self, _: &crate::report::ResourceEvent) {}
     fn heartbeat(&self, _: Duration, _: usize, _: usize, _: &[String]) {}
     fn finished(&self, _: &crate::report::Outcome) {}
+}
+
+/// True when the VPC exists.
+async fn vpc_exists(aws: &Aws, vpc: &str) -> Result<bool, AwsError> {
+    Ok(!aws
+        .ec2
+        .describe_vpcs()
+        .filters(filter("vpc-id", vpc))
+        .send()
+        .await
+        .map_err(|err| AwsError::from_sdk("DescribeVpcs", err))?
+        .vpcs()
+        .is_empty())
 }
 
 /// True when the EFS file system exists.
