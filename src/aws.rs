@@ -94,6 +94,8 @@ pub struct Aws {
     pub fsx: aws_sdk_fsx::Client,
     /// CloudWatch Logs (training job logs).
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// DataSync (the S3 to EFS copy).
+    pub datasync: aws_sdk_datasync::Client,
     /// The region every client uses.
     pub region: String,
     counter: Arc<ApiCounter>,
@@ -293,6 +295,11 @@ impl Aws {
             ),
             fsx: aws_sdk_fsx::Client::from_conf(
                 aws_sdk_fsx::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            datasync: aws_sdk_datasync::Client::from_conf(
+                aws_sdk_datasync::config::Builder::from(config)
                     .interceptor(count.clone())
                     .build(),
             ),

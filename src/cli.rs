@@ -97,12 +97,126 @@ pub enum Command {
     /// Submit and watch training jobs on the stack.
     #[command(subcommand)]
     Job(JobCommand),
+    /// Stage the COCO 2017 data set into S3, EFS and FSx, and show what is staged.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// Print the stack's outputs.
     Outputs {
         /// table (aligned text), json (one object), or env (`export NAME='value'` lines to eval).
         #[arg(long, value_enum, default_value_t = OutputsFormat::Table)]
         format: OutputsFormat,
     },
+}
+
+/// `stackctl data` commands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Upload a COCO 2017 tree (or download the official archives) to the data bucket, copy it
+    /// to EFS with the stack's DataSync task, and import it into FSx. Resumable: a second run
+    /// sends only what is missing or different.
+    Stage(StageArgs),
+    /// What is in S3 under the data prefix, the last EFS copy and FSx import, and whether the
+    /// layout is complete for each model.
+    Status(DataTarget),
+}
+
+/// Where the data goes, when not (only) the stack's bucket and prefix.
+#[derive(Debug, Clone, Args)]
+pub struct DataTarget {
+    /// Use this bucket directly, without a stack (S3 only; e.g. staging before `up`).
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+    /// Key prefix in the bucket (default: the stack's DataPrefix output, or the stack file's
+    /// data.prefix with --bucket).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+}
+
+/// `stackctl data stage` options.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// Upload this extracted COCO 2017 tree (train2017/, val2017/, annotations/,
+    /// pretrained-models/).
+    #[arg(long, value_name = "DIR", conflicts_with = "download")]
+    pub from: Option<PathBuf>,
+    /// Download, verify and extract the official archives, then upload them.
+    #[arg(long, value_enum, value_name = "DATASET")]
+    pub download: Option<Dataset>,
+    /// Where to stage: s3 only, efs or fsx (from what is in S3), or all the stack has.
+    #[arg(long, value_enum, default_value_t = StageTarget::All)]
+    pub to: StageTarget,
+    /// Bucket and prefix.
+    #[command(flatten)]
+    pub target: DataTarget,
+    /// Backbone weights to stage under pretrained-models/ (repeatable; r50 is always needed).
+    #[arg(long = "backbone", value_enum, default_values_t = [Backbone::R50])]
+    pub backbones: Vec<Backbone>,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Multipart part size and threshold, in MiB (S3 needs at least 5).
+    #[arg(long, default_value_t = 8, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=5120))]
+    pub part_size: u64,
+    /// With --download: a mirror whose paths match the official URLs (replaces scheme and host).
+    #[arg(long, value_name = "URL", requires = "download")]
+    pub download_url: Option<String>,
+    /// With --download: a table of files to fetch instead of the embedded one (same format as
+    /// templates/data/coco2017.yaml).
+    #[arg(long, value_name = "FILE", requires = "download")]
+    pub archives: Option<PathBuf>,
+    /// With --download: where archives and the extracted tree go (about 40 GB for COCO 2017).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "stackctl-data",
+        requires = "download"
+    )]
+    pub work_dir: PathBuf,
+    /// Copy to EFS and import into FSx even when nothing changed since the last time.
+    #[arg(long)]
+    pub force: bool,
+    /// Start the EFS copy and FSx import and return without waiting for them.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// A data set `--download` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dataset {
+    /// COCO 2017 train/val images, annotations, and the ImageNet backbone weights.
+    Coco2017,
+}
+
+/// Where `data stage` puts the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageTarget {
+    /// The data bucket only.
+    S3,
+    /// EFS, through the stack's DataSync task (from S3; uploads first when given a source).
+    Efs,
+    /// FSx for Lustre, through an import task (from S3; uploads first when given a source).
+    Fsx,
+    /// S3, then EFS and FSx when the stack has them.
+    All,
+}
+
+/// Backbone weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backbone {
+    /// ImageNet-R50-AlignPadding.npz (the default backbone).
+    R50,
+    /// ImageNet-R101-AlignPadding.npz (resnet_arch=resnet101).
+    R101,
+}
+
+impl Backbone {
+    /// `r50` or `r101`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::R50 => "r50",
+            Self::R101 => "r101",
+        }
+    }
 }
 
 /// `stackctl plan` options.

@@ -5,6 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::aws::AwsError;
+use crate::data::DataError;
 use crate::deploy::DeployError;
 use crate::exit_code::ExitStatus;
 use crate::render::{CheckError, RenderError};
@@ -57,6 +58,9 @@ pub enum Error {
     /// The job's options break the profile's schema or SageMaker's limits.
     #[error("invalid training job:\n  {}", .0.join("\n  "))]
     JobInput(Vec<String>),
+    /// Data staging could not run or did not finish.
+    #[error(transparent)]
+    Data(DataError),
     /// The operation ran and ended in a failed state (already reported in detail).
     #[error("stack `{stack}` ended in {status}")]
     OperationFailed {
@@ -65,6 +69,15 @@ pub enum Error {
         /// Final status.
         status: String,
     },
+}
+
+impl From<DataError> for Error {
+    fn from(err: DataError) -> Self {
+        match err {
+            DataError::Aws(aws) => Self::Aws(aws),
+            other => Self::Data(other),
+        }
+    }
 }
 
 impl From<DeployError> for Error {
@@ -90,6 +103,9 @@ impl Error {
                 ExitStatus::Failure
             }
             Self::JobInput(_) => ExitStatus::BadInput,
+            Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
+            Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,
+            Self::Data(_) => ExitStatus::Failure,
             Self::JobInterrupted(_) => ExitStatus::Interrupted,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
             Self::Deploy(DeployError::Interrupted { .. }) => ExitStatus::Interrupted,
@@ -138,7 +154,16 @@ impl Error {
             Self::Aws(AwsError::Unreachable { .. }) => Some(
                 "check the network, the region, and --endpoint-url / AWS_ENDPOINT_URL".to_owned(),
             ),
-            Self::NoStack(_) => Some("run `stackctl up` to create it".to_owned()),
+            Self::NoStack(_) => Some("run `stackctl up` to create it (or stage to a bucket directly with `stackctl data stage --bucket B`)".to_owned()),
+            Self::Data(DataError::Layout { .. }) => Some(
+                "nothing was uploaded; fix the tree (docs/data.md shows the layout) or use --download coco2017".to_owned(),
+            ),
+            Self::Data(DataError::Incomplete { .. }) => Some(
+                "stage the data to S3 first: `stackctl data stage --from DIR` or `--download coco2017`".to_owned(),
+            ),
+            Self::Data(DataError::Download { .. } | DataError::HttpStatus { .. }) => Some(
+                "run the same command again to resume; --download-url points at a mirror".to_owned(),
+            ),
             Self::Deploy(DeployError::NeedsConfirmation(_)) => Some(
                 "nothing was changed; review the plan above and re-run with --yes to go ahead".to_owned(),
             ),

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod cost;
+pub mod data;
 pub mod deploy;
 pub mod error;
 pub mod exit_code;
@@ -105,6 +106,14 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
                 J::Stop { name } => block_on(commands::job::stop(g, name, printer)),
             }
         }
+        Command::Data(data) => match data {
+            cli::DataCommand::Stage(args) => {
+                block_on(commands::data::stage(&cli.global, args, printer))
+            }
+            cli::DataCommand::Status(target) => {
+                block_on(commands::data::status(&cli.global, target, printer))
+            }
+        },
         Command::Status => block_on(commands::status::run(&cli.global, printer)),
         Command::Outputs { format } => {
             block_on(commands::outputs::run(&cli.global, *format, printer))

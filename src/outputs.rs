@@ -31,11 +31,13 @@ pub enum StackOutput {
     DataBucket,
     /// Data prefix inside the bucket.
     DataPrefix,
+    /// DataSync task copying the data prefix from S3 to EFS (when EFS is enabled).
+    DataSyncTaskArn,
 }
 
 impl StackOutput {
     /// Every output, in template order.
-    pub const ALL: [StackOutput; 10] = [
+    pub const ALL: [StackOutput; 11] = [
         Self::VpcId,
         Self::PrivateSubnetIds,
         Self::FsxSubnetId,
@@ -46,6 +48,7 @@ impl StackOutput {
         Self::ExecutionRoleArn,
         Self::DataBucket,
         Self::DataPrefix,
+        Self::DataSyncTaskArn,
     ];
 
     /// The output's logical name in the template.
@@ -61,6 +64,7 @@ impl StackOutput {
             Self::ExecutionRoleArn => "ExecutionRoleArn",
             Self::DataBucket => "DataBucket",
             Self::DataPrefix => "DataPrefix",
+            Self::DataSyncTaskArn => "DataSyncTaskArn",
         }
     }
 
@@ -77,6 +81,7 @@ impl StackOutput {
             Self::ExecutionRoleArn => "SageMaker execution role ARN",
             Self::DataBucket => "S3 bucket with the training data",
             Self::DataPrefix => "Key prefix of the COCO 2017 data set in the bucket",
+            Self::DataSyncTaskArn => "DataSync task that copies the data prefix from S3 to EFS",
         }
     }
 }

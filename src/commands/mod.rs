@@ -1,6 +1,7 @@
 //! One module per command; each takes resolved arguments and a [`Printer`].
 
 mod aws_context;
+pub mod data;
 pub mod down;
 pub mod init;
 pub mod job;

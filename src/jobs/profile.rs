@@ -40,6 +40,33 @@ pub struct Profile {
     pub hyperparameters: Vec<Hyperparameter>,
     /// Metric definitions (name and regex), as SageMaker takes them.
     pub metrics: Vec<Metric>,
+    /// What the training data channel must hold (checked by `stackctl data`).
+    pub data_layout: DataLayout,
+}
+
+/// What a model's training channel must hold, relative to the data prefix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataLayout {
+    /// Files that must exist (`annotations/instances_train2017.json`).
+    pub files: Vec<String>,
+    /// Folders that must hold at least one file (`train2017`).
+    pub folders: Vec<String>,
+}
+
+impl DataLayout {
+    /// The top-level folder names this layout uses.
+    pub fn top_level(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .files
+            .iter()
+            .chain(&self.folders)
+            .filter_map(|p| p.split('/').next())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 /// The default image: a repository in the caller's account and region.
@@ -227,6 +254,24 @@ impl Profile {
                 message,
             })
         };
+        for path in self
+            .data_layout
+            .files
+            .iter()
+            .chain(&self.data_layout.folders)
+        {
+            if path.is_empty()
+                || path.starts_with('/')
+                || path.ends_with('/')
+                || path
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == "..")
+            {
+                return fail(format!(
+                    "data_layout path `{path}` must be relative, without `.`, `..` or a trailing `/`"
+                ));
+            }
+        }
         if self.metrics.len() > MAX_METRICS {
             return fail(format!(
                 "{} metric definitions; SageMaker allows {MAX_METRICS}",

@@ -33,6 +33,8 @@ pub struct StackContext {
     pub efs: Option<EfsCtx>,
     /// FSx, or null when disabled.
     pub fsx: Option<FsxCtx>,
+    /// The DataSync S3 -> EFS copy, or null when EFS is disabled.
+    pub datasync: Option<DataSyncCtx>,
     /// Execution role policy inputs.
     pub iam: IamCtx,
     /// Notebook, or null when disabled.
@@ -58,6 +60,8 @@ pub struct Refs {
     pub bucket_arn: String,
     /// ARN pattern of every object in the bucket.
     pub bucket_objects_arn: String,
+    /// ARN pattern of the objects under the data prefix.
+    pub prefix_objects_arn: String,
     /// `s3://<bucket>` for FSx import.
     pub bucket_url: String,
     /// EFS id (null when EFS is disabled).
@@ -132,6 +136,17 @@ pub struct MountTargetCtx {
     /// Subnet reference.
     pub subnet: String,
     /// Logical ids to wait for.
+    pub depends_on: Vec<String>,
+}
+
+/// The DataSync locations and task that copy the data prefix from S3 to EFS.
+#[derive(Debug, Serialize)]
+pub struct DataSyncCtx {
+    /// `!Sub` ARN of the subnet DataSync's network interfaces go in (the first private one).
+    pub subnet_arn: String,
+    /// `!Sub` ARN of the security group they use.
+    pub security_group_arn: String,
+    /// Logical ids to wait for (the EFS mount target in that subnet).
     pub depends_on: Vec<String>,
 }
 
@@ -254,6 +269,8 @@ pub mod ids {
     pub const NOTEBOOK: &str = "NotebookInstance";
     /// The execution role.
     pub const ROLE: &str = "ExecutionRole";
+    /// The DataSync task that copies the data prefix from S3 to EFS.
+    pub const DATASYNC_TASK: &str = "DataSyncTask";
 }
 
 impl StackContext {
@@ -301,6 +318,29 @@ impl StackContext {
             } else {
                 Vec::new()
             },
+        });
+
+        let datasync = efs.as_ref().map(|e| {
+            let (subnet, group) = match (&spec.network, &network) {
+                (Network::Existing(x), _) => (
+                    x.private_subnet_ids[0].to_string(),
+                    x.security_group_id.to_string(),
+                ),
+                (Network::Create(_), Some(n)) => (
+                    format!("${{{}}}", n.private_subnets[0].id),
+                    format!("${{{}.GroupId}}", ids::SECURITY_GROUP),
+                ),
+                (Network::Create(_), None) => unreachable!("a created network has a context"),
+            };
+            DataSyncCtx {
+                subnet_arn: sub(&format!(
+                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/{subnet}"
+                )),
+                security_group_arn: sub(&format!(
+                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/{group}"
+                )),
+                depends_on: e.mount_targets.first().map(|m| m.id.clone()).into_iter().collect(),
+            }
         });
 
         let fsx = spec.fsx.as_ref().map(|f| FsxCtx {
@@ -402,6 +442,7 @@ impl StackContext {
             refs,
             efs,
             fsx,
+            datasync,
             iam,
             notebook,
             outputs,
@@ -492,6 +533,17 @@ fn refs(spec: &StackSpec, network: Option<&NetworkCtx>) -> Refs {
             sub(&format!("s3://${{{}}}", ids::DATA_BUCKET)),
         ),
     };
+    let prefix_objects_arn = match spec.existing_bucket() {
+        Some(b) => sub(&format!(
+            "arn:${{AWS::Partition}}:s3:::{b}/{}/*",
+            spec.prefix()
+        )),
+        None => sub(&format!(
+            "${{{}.Arn}}/{}/*",
+            ids::DATA_BUCKET,
+            spec.prefix()
+        )),
+    };
     let (efs, efs_arn) = match &spec.efs {
         None => (None, None),
         Some(e) => {
@@ -518,6 +570,7 @@ fn refs(spec: &StackSpec, network: Option<&NetworkCtx>) -> Refs {
         bucket,
         bucket_arn,
         bucket_objects_arn,
+        prefix_objects_arn,
         bucket_url,
         efs,
         efs_arn,
@@ -544,5 +597,9 @@ fn output_value(output: StackOutput, spec: &StackSpec, refs: &Refs) -> Option<St
         StackOutput::ExecutionRoleArn => get_att(ids::ROLE, "Arn"),
         StackOutput::DataBucket => refs.bucket.clone(),
         StackOutput::DataPrefix => quote(spec.prefix().as_str()),
+        StackOutput::DataSyncTaskArn => {
+            spec.efs.as_ref()?;
+            reference(ids::DATASYNC_TASK)
+        }
     })
 }

@@ -41,6 +41,7 @@ sources! {
     "data_bucket" => "cloudformation/data_bucket.yaml.hbs",
     "efs" => "cloudformation/efs.yaml.hbs",
     "fsx" => "cloudformation/fsx.yaml.hbs",
+    "datasync" => "cloudformation/datasync.yaml.hbs",
     "iam" => "cloudformation/iam.yaml.hbs",
     "notebook" => "cloudformation/notebook.yaml.hbs",
     "outputs" => "cloudformation/outputs.yaml.hbs",

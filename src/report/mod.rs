@@ -5,6 +5,7 @@
 pub mod json;
 pub mod plain;
 pub mod progress;
+pub mod transfer;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

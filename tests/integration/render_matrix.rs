@@ -127,7 +127,10 @@ fn every_configuration_renders_and_passes_cfn_lint() {
     assert_eq!(default.count("AWS::S3::Bucket"), 1);
     assert_eq!(default.count("AWS::SageMaker::NotebookInstance"), 1);
     assert_eq!(default.count("AWS::SageMaker::CodeRepository"), 0);
-    assert_eq!(default.outputs.len(), 10, "{:?}", default.outputs);
+    assert_eq!(default.count("AWS::DataSync::LocationS3"), 1);
+    assert_eq!(default.count("AWS::DataSync::LocationEFS"), 1);
+    assert_eq!(default.count("AWS::DataSync::Task"), 1);
+    assert_eq!(default.outputs.len(), 11, "{:?}", default.outputs);
 
     let existing = &plans["existing-vpc"];
     for ty in [
