@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end with the embedded default stack, on this machine, without an AWS
 # account: validate and plan the stack, render and lint the template, deploy it to the local
-# AWS emulator (moto_server), read its outputs and status, submit both Mask R-CNN images, list
+# AWS emulator (moto_server), read its outputs and status, stage a small COCO-shaped data set
+# (twice: the second run sends nothing) and show it, submit both Mask R-CNN images, list
 # them, show one's summary, logs and metrics, and delete the stack again. (The emulator
 # completes jobs at once and writes no logs, so logs and metrics are empty there.)
 set -euo pipefail
@@ -26,6 +27,23 @@ done
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 
+# A small COCO-shaped tree (the real one is 19 GB: `data stage --download coco2017` fetches it).
+python3 - "$work/coco" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in ["train2017", "val2017", "annotations", "pretrained-models"]:
+    os.makedirs(os.path.join(root, d))
+for split, n in [("train2017", 40), ("val2017", 10)]:
+    for i in range(n):
+        with open(os.path.join(root, split, f"{i:012d}.jpg"), "wb") as f:
+            f.write(os.urandom(4096))
+for split in ["train2017", "val2017"]:
+    with open(os.path.join(root, "annotations", f"instances_{split}.json"), "w") as f:
+        f.write('{"images": [], "annotations": [], "categories": []}')
+with open(os.path.join(root, "pretrained-models", "ImageNet-R50-AlignPadding.npz"), "wb") as f:
+    f.write(os.urandom(9 * 1024 * 1024))
+PY
+
 set -x
 "$bin" validate
 "$bin" plan
@@ -35,6 +53,9 @@ set -x
 "$bin" up
 "$bin" outputs --format env
 "$bin" status
+"$bin" data stage --from "$work/coco"
+"$bin" data stage --from "$work/coco"
+"$bin" data status
 "$bin" job submit --model tensorpack --data efs --name demo-tensorpack
 "$bin" job submit --model aws-samples --spot --name demo-aws-samples
 "$bin" job list

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::DateTime;
 
 use crate::aws::AwsError;
@@ -110,7 +111,8 @@ pub struct OpenUpload {
     pub initiated: Option<DateTime>,
 }
 
-/// Open multipart uploads whose key starts with `key_start`, oldest first.
+/// Open multipart uploads whose key starts with `key_start`, oldest first. S3-compatible
+/// servers without the API (`NotImplemented`, e.g. s3s-fs) have none to resume.
 pub async fn open_uploads(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -120,7 +122,7 @@ pub async fn open_uploads(
     let mut key_marker: Option<String> = None;
     let mut id_marker: Option<String> = None;
     loop {
-        let page = s3
+        let page = match s3
             .list_multipart_uploads()
             .bucket(bucket)
             .prefix(key_start)
@@ -128,7 +130,13 @@ pub async fn open_uploads(
             .set_upload_id_marker(id_marker.take())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("s3:ListMultipartUploads", e))?;
+        {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NotImplemented") => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(AwsError::from_sdk("s3:ListMultipartUploads", e)),
+        };
         for upload in page.uploads() {
             if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
                 uploads.push(OpenUpload {
