@@ -314,12 +314,16 @@ pub struct SubmitArgs {
     /// Maximum run time in seconds (default: the stack file's jobs.max_run_seconds).
     #[arg(long, value_name = "SECONDS")]
     pub max_run: Option<u32>,
-    /// Use managed spot instances (checkpoints go to the data bucket).
-    #[arg(long)]
+    /// Use managed spot instances (checkpoints go to the data bucket). The object-detection
+    /// profile uses spot by default.
+    #[arg(long, conflicts_with = "on_demand")]
     pub spot: bool,
-    /// With --spot: longest wait including interruptions, in seconds (default: twice the max
+    /// Use on-demand instances even when the profile defaults to spot.
+    #[arg(long)]
+    pub on_demand: bool,
+    /// With spot: longest wait including interruptions, in seconds (default: twice the max
     /// run, at most 28 days); must be at least the max run.
-    #[arg(long, value_name = "SECONDS", requires = "spot")]
+    #[arg(long, value_name = "SECONDS", conflicts_with = "on_demand")]
     pub max_wait: Option<u32>,
     /// Job name (default: <stack>-<model>-<UTC time>).
     #[arg(long)]
@@ -342,6 +346,23 @@ pub enum JobModel {
     Tensorpack,
     /// aws-samples optimized Mask R-CNN.
     AwsSamples,
+    /// Detectron2 on PyTorch (DDP over all GPUs of all instances).
+    Detectron2,
+    /// The SageMaker built-in object detection algorithm (RecordIO, managed spot).
+    ObjectDetection,
+}
+
+impl JobModel {
+    /// The model's name in stack files and profiles.
+    pub fn model(self) -> crate::spec::file::ModelName {
+        use crate::spec::file::ModelName;
+        match self {
+            Self::Tensorpack => ModelName::Tensorpack,
+            Self::AwsSamples => ModelName::AwsSamples,
+            Self::Detectron2 => ModelName::Detectron2,
+            Self::ObjectDetection => ModelName::ObjectDetection,
+        }
+    }
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -127,10 +127,13 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
 pub(crate) fn block_on<T, F: std::future::Future<Output = Result<T, Error>>>(
     future: F,
 ) -> Result<T, Error> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(future)
+        .build()?;
+    let result = runtime.block_on(future);
+    // A blocking task (an archive being extracted when Ctrl-C came) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }
 
 /// The error as one JSON document, for `--output json` callers.

@@ -37,11 +37,7 @@ const MODELS: [ModelName; 2] = [ModelName::Tensorpack, ModelName::AwsSamples];
 fn profiles() -> Vec<Profile> {
     MODELS
         .iter()
-        .map(|m| {
-            Profile::embedded(*m)
-                .expect("Mask R-CNN models have embedded profiles")
-                .expect("embedded profiles are valid")
-        })
+        .map(|m| Profile::embedded(*m).expect("embedded profiles are valid"))
         .collect()
 }
 
@@ -67,6 +63,8 @@ struct Target {
     fsx_id: Option<String>,
     /// True when resolved from a stack (EFS and FSx are only known then).
     from_stack: bool,
+    /// The stack's DataPrefix output.
+    stack_prefix: Option<String>,
 }
 
 async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Target, Error> {
@@ -91,6 +89,7 @@ async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Targ
             datasync_task: None,
             fsx_id: None,
             from_stack: false,
+            stack_prefix: None,
         });
     }
     let name = spec.name.as_str();
@@ -113,6 +112,7 @@ async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Targ
         datasync_task: output(StackOutput::DataSyncTaskArn),
         fsx_id: output(StackOutput::FsxFileSystemId),
         from_stack: true,
+        stack_prefix: output(StackOutput::DataPrefix),
     })
 }
 
@@ -166,6 +166,15 @@ pub async fn stage(
 
     let aws = super::aws_context::connect(global, &spec).await?;
     let target = resolve(&aws, &spec, &args.target).await?;
+    if target.from_stack
+        && args.to != StageTarget::S3
+        && args.target.prefix.is_some()
+        && target.stack_prefix.as_deref() != args.target.prefix.as_deref()
+    {
+        return Err(usage(
+            "--prefix differs from the stack's DataPrefix, which its DataSync task and the jobs read; use it with --to s3 only",
+        ));
+    }
     let progress: Arc<dyn TransferReporter> =
         Arc::from(transfer::for_output(global.output, global.quiet));
     let mut result = StageResult {
@@ -194,6 +203,7 @@ pub async fn stage(
     }
 
     let listing_started = Instant::now();
+    let mut uploaded_now = None;
     let mut listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;
     // Given a source, S3 is always the first stop: EFS and FSx are filled from it.
     if let Some(tree) = &tree {
@@ -211,6 +221,11 @@ pub async fn stage(
         };
         if summary.uploaded_files > 0 {
             listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;
+            // S3 dates a multipart object by its upload's start, which can be older than the
+            // last copy; what this run sent is newer than anything copied before it.
+            uploaded_now = Some(aws_sdk_s3::primitives::DateTime::from(
+                std::time::SystemTime::now(),
+            ));
         }
         result.s3 = Some(summary);
     }
@@ -227,7 +242,10 @@ pub async fn stage(
             }));
         }
     }
-    let latest = listing.latest_change();
+    let latest = match (listing.latest_change(), uploaded_now) {
+        (Some(a), Some(b)) => Some(if a.secs() >= b.secs() { a } else { b }),
+        (a, b) => a.or(b),
+    };
     if want_efs {
         match &target.datasync_task {
             Some(task) => {
@@ -354,8 +372,17 @@ pub async fn status(
     let aws = super::aws_context::connect(global, &spec).await?;
     let target = resolve(&aws, &spec, flags).await?;
     let listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;
+    let mut unreadable = Vec::new();
     let open =
-        remote::open_uploads(&aws.s3, &target.bucket, &remote::key_prefix(&target.prefix)).await?;
+        match remote::open_uploads(&aws.s3, &target.bucket, &remote::key_prefix(&target.prefix))
+            .await
+        {
+            Ok(open) => Some(open.len()),
+            Err(e) => {
+                unreadable.push(format!("open multipart uploads: {e}"));
+                None
+            }
+        };
     let models: Vec<ModelLayout> = profiles()
         .iter()
         .map(|p| {
@@ -369,7 +396,6 @@ pub async fn status(
         })
         .collect();
     // EFS and FSx are read independently: one that cannot be read is reported, not fatal.
-    let mut unreadable = Vec::new();
     let efs = match &target.datasync_task {
         Some(task) => match datasync::last_execution(&aws.datasync, task).await {
             Ok(last) => json!({ "task": task, "last_copy": last }),
@@ -406,14 +432,14 @@ pub async fn status(
                 "objects": listing.objects.len(),
                 "bytes": listing.bytes(),
                 "folders": folders,
-                "open_multipart_uploads": open.len(),
+                "open_multipart_uploads": open,
                 "models": models,
                 "efs": efs,
                 "fsx": fsx,
             })
         )?;
     } else {
-        write_status_text(out, &target, &listing, open.len(), &models, &efs, &fsx)?;
+        write_status_text(out, &target, &listing, open, &models, &efs, &fsx)?;
     }
     match unreadable.is_empty() {
         true => Ok(()),
@@ -428,7 +454,7 @@ fn write_status_text(
     out: &mut dyn Write,
     target: &Target,
     listing: &RemoteListing,
-    open_uploads: usize,
+    open_uploads: Option<usize>,
     models: &[ModelLayout],
     efs: &serde_json::Value,
     fsx: &serde_json::Value,
@@ -452,7 +478,10 @@ fn write_status_text(
             crate::table::table(["FOLDER", "OBJECTS", "BYTES"], &rows)
         )?;
     }
-    if open_uploads > 0 {
+    if open_uploads.is_none() {
+        writeln!(out, "open multipart uploads: unknown (see the error below)")?;
+    }
+    if let Some(open_uploads) = open_uploads.filter(|n| *n > 0) {
         writeln!(
             out,
             "{open_uploads} multipart upload(s) not completed: `stackctl data stage` again resumes them (the bucket's lifecycle rule removes them after 7 days)"

@@ -16,13 +16,8 @@ pub async fn submit(
     printer: &mut Printer,
 ) -> Result<(), Error> {
     let (_, spec) = super::load_spec(global)?;
-    let model = match args.model {
-        JobModel::Tensorpack => ModelName::Tensorpack,
-        JobModel::AwsSamples => ModelName::AwsSamples,
-    };
-    let profile = Profile::embedded(model)
-        .expect("Mask R-CNN models have embedded profiles")
-        .map_err(|e| Error::Job(e.to_string()))?;
+    let model = args.model.model();
+    let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let facts = submit::stack_facts(
         &aws,
@@ -35,18 +30,37 @@ pub async fn submit(
         SubmitError::Aws(a) => Error::Aws(a),
         other => Error::Job(other.to_string()),
     })?;
-    let image = spec.jobs.images.get(&model).map_or_else(
-        || {
-            submit::default_image(
+    let mut facts = facts;
+    if let Some(prefix) = &profile.data_prefix {
+        facts.prefix = prefix.clone();
+    }
+    let image = match spec.jobs.images.get(&model) {
+        Some(uri) => uri.to_string(),
+        None => match &profile.image.registry {
+            Some(table) => submit::registry_image(table, &aws.region, &profile.image)
+                .map_err(|e| Error::JobInput(vec![e]))?,
+            None => submit::default_image(
                 &facts.role_arn,
                 &aws.region,
                 &profile.image.repository,
                 &profile.image.tag,
-            )
+            ),
         },
-        ToString::to_string,
-    );
-    let max_run = args.max_run.unwrap_or(spec.jobs.max_run_seconds.get());
+    };
+    // The stack file's jobs.* defaults are for the Mask R-CNN models; the other profiles
+    // bring their own (object detection runs on one ml.p3.2xlarge for an hour).
+    let stack_defaults = matches!(model, ModelName::Tensorpack | ModelName::AwsSamples);
+    let max_run = args.max_run.unwrap_or(if stack_defaults {
+        spec.jobs.max_run_seconds.get()
+    } else {
+        profile.instance.max_run_seconds
+    });
+    let spot = args.spot || (profile.spot && !args.on_demand);
+    if !spot && args.max_wait.is_some() {
+        return Err(Error::JobInput(vec![
+            "--max-wait applies to spot jobs; add --spot".to_owned(),
+        ]));
+    }
     let name = args
         .name
         .clone()
@@ -56,16 +70,25 @@ pub async fn submit(
         image,
         data: args.data,
         overrides: args.params.clone(),
-        instance_type: args
-            .instance_type
-            .clone()
-            .unwrap_or_else(|| spec.jobs.instance_type.to_string()),
-        instance_count: args
-            .instance_count
-            .unwrap_or(spec.jobs.instance_count.get()),
-        volume_gib: spec.jobs.volume_gib.get(),
+        instance_type: args.instance_type.clone().unwrap_or_else(|| {
+            if stack_defaults {
+                spec.jobs.instance_type.to_string()
+            } else {
+                profile.instance.instance_type.clone()
+            }
+        }),
+        instance_count: args.instance_count.unwrap_or(if stack_defaults {
+            spec.jobs.instance_count.get()
+        } else {
+            profile.instance.count
+        }),
+        volume_gib: if stack_defaults {
+            spec.jobs.volume_gib.get()
+        } else {
+            profile.instance.volume_gib
+        },
         max_run_seconds: max_run,
-        spot: args.spot.then(|| {
+        spot: spot.then(|| {
             args.max_wait
                 .unwrap_or_else(|| max_run.saturating_mul(2).min(MAX_RUN_SECONDS))
         }),
@@ -153,6 +176,8 @@ fn model_of_tag(value: &str) -> Option<ModelName> {
     match value {
         "tensorpack" => Some(ModelName::Tensorpack),
         "aws-samples" => Some(ModelName::AwsSamples),
+        "detectron2" => Some(ModelName::Detectron2),
+        "object-detection" => Some(ModelName::ObjectDetection),
         _ => None,
     }
 }
@@ -375,8 +400,7 @@ pub async fn metrics(
 ) -> Result<(), Error> {
     let (_, aws) = connect_for_jobs(global).await?;
     let model = match model {
-        Some(JobModel::Tensorpack) => ModelName::Tensorpack,
-        Some(JobModel::AwsSamples) => ModelName::AwsSamples,
+        Some(m) => m.model(),
         None => {
             let d = describe_job(&aws, name).await?;
             let tags = tags_of(&aws, d.training_job_arn().unwrap_or_default()).await?;
@@ -389,9 +413,7 @@ pub async fn metrics(
                 })?
         }
     };
-    let profile = Profile::embedded(model)
-        .expect("Mask R-CNN models have embedded profiles")
-        .map_err(|e| Error::Job(e.to_string()))?;
+    let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
     let lines = LogReader::default().poll(&aws, name).await?;
     let series = metrics::extract(&profile, &lines);
     let rows: Vec<[String; 3]> = series

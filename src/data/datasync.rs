@@ -187,6 +187,35 @@ pub async fn copy_to_efs(
         });
     }
     progress.begin("copy to EFS (DataSync)", 0, 0);
+    let done = follow(client, &arn, action, progress.as_ref()).await?;
+    // An execution another run had started may have listed S3 before our newest objects.
+    let started_before_change = matches!(
+        (done.1, latest_change),
+        (Some(start), Some(change)) if time_key(&start) <= time_key(&change)
+    );
+    if action == "attached" && started_before_change {
+        progress
+            .note("the copy that was followed started before the newest objects; copying again");
+        let started = client
+            .start_task_execution()
+            .task_arn(task_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("datasync:StartTaskExecution", e))?;
+        let arn = started.task_execution_arn().unwrap_or_default().to_owned();
+        return Ok(follow(client, &arn, "copied", progress.as_ref()).await?.0);
+    }
+    Ok(done.0)
+}
+
+/// Polls an execution until it ends; returns the result and the execution's start time.
+async fn follow(
+    client: &aws_sdk_datasync::Client,
+    arn: &str,
+    action: &'static str,
+    progress: &dyn TransferReporter,
+) -> Result<(EfsCopy, Option<DateTime>), DataError> {
+    let arn = arn.to_owned();
     loop {
         let out = describe(client, &arn).await?;
         progress.set(
@@ -197,13 +226,16 @@ pub async fn copy_to_efs(
         match out.status() {
             Some(TaskExecutionStatus::Success) => {
                 progress.end();
-                return Ok(EfsCopy {
-                    execution_arn: arn,
-                    action,
-                    status: "SUCCESS".to_owned(),
-                    files: out.files_transferred(),
-                    bytes: out.bytes_transferred(),
-                });
+                return Ok((
+                    EfsCopy {
+                        execution_arn: arn,
+                        action,
+                        status: "SUCCESS".to_owned(),
+                        files: out.files_transferred(),
+                        bytes: out.bytes_transferred(),
+                    },
+                    out.start_time().copied(),
+                ));
             }
             Some(TaskExecutionStatus::Error) => {
                 progress.end();

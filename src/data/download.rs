@@ -75,7 +75,10 @@ pub async fn fetch_all(
         }
         let url = file.url_with_base(opts.base_url.as_deref());
         let archive = downloads.join(&file.name);
-        summary.bytes += fetch(&client, file, &url, &archive, progress.as_ref()).await?;
+        // A verified file whose extraction was cut short is extracted again, not fetched again.
+        if !archive.exists() {
+            summary.bytes += fetch(&client, file, &url, &archive, progress.as_ref()).await?;
+        }
         summary.fetched += 1;
         let (file, tree) = ((*file).clone(), tree.clone());
         unpacking.spawn_blocking(move || place(&file, &archive, &tree, &marker));
@@ -117,13 +120,29 @@ async fn fetch(
     }
     let mut response = request.send().await.map_err(download_err)?;
     let status = response.status();
+    // A partial answer must continue exactly where the file ends.
+    let resumes_here = response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes "))
+        .and_then(|v| v.split('-').next())
+        .and_then(|start| start.parse::<u64>().ok())
+        == Some(have);
+    if (status == reqwest::StatusCode::PARTIAL_CONTENT && !resumes_here)
+        || (status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE && file.md5.is_none())
+    {
+        // Not a continuation we can trust (or nothing to check it against): start over.
+        fs_err::remove_file(&part).map_err(|e| DataError::io("remove", &part, e))?;
+        return Box::pin(fetch(client, file, url, dest, progress)).await;
+    }
     let mut out = if status == reqwest::StatusCode::PARTIAL_CONTENT && have > 0 {
         fs_err::OpenOptions::new()
             .append(true)
             .open(&part)
             .map_err(|e| DataError::io("write", &part, e))?
     } else if status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE && have > 0 {
-        // The partial file is already whole.
+        // The partial file may already be whole; its MD5 decides.
         return finish(file, url, &part, dest, hasher, have).map(|()| 0);
     } else if status.is_success() {
         // The server ignored the range (or there was none): start over.

@@ -152,15 +152,12 @@ pub async fn import(
                 files: files_of(done),
             });
         }
-        // The token makes a retried create (reply lost) return the same task, not a second one.
-        let token = format!("stackctl-{}", latest_change.map_or(0, |t| t.secs()).max(0));
         let created = client
             .create_data_repository_task()
             .r#type(DataRepositoryTaskType::Import)
             .file_system_id(file_system_id)
             .paths(prefix.trim_matches('/'))
             .report(CompletionReport::builder().enabled(false).build())
-            .client_request_token(token)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("fsx:CreateDataRepositoryTask", e))?;
@@ -297,7 +294,6 @@ mod tests {
                     && r.paths() == ["mask-rcnn/sagemaker/input/train"]
                     && r.r#type() == Some(&DataRepositoryTaskType::Import)
                     && r.report().is_some_and(|c| c.enabled() == Some(false))
-                    && r.client_request_token() == Some("stackctl-2000")
             })
             .then_output(|| {
                 CreateDataRepositoryTaskOutput::builder()

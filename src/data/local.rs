@@ -118,12 +118,13 @@ pub fn scan(root: &Path, req: &Requirements) -> Result<LocalTree, DataError> {
         .map(|s| format!("{s}/"))
         .collect::<Vec<_>>()
         .join(", ");
+    let mut visited = std::collections::HashSet::new();
     for entry in read_dir_sorted(root, "", &mut problems) {
         let (name, path) = entry;
         let kind = kind_of(&path);
         match kind {
             Ok(Kind::Dir) if req.top_level.contains(&name) => {
-                walk(&path, &name, 1, &mut files, &mut problems);
+                walk(&path, &name, 1, &mut visited, &mut files, &mut problems);
             }
             Ok(Kind::Dir) => problems.push(format!(
                 "unexpected folder `{name}/` at the top level{}; allowed: {allowed}",
@@ -209,19 +210,35 @@ fn walk(
     dir: &Path,
     rel: &str,
     depth: usize,
+    visited: &mut std::collections::HashSet<PathBuf>,
     files: &mut Vec<LocalFile>,
     problems: &mut Vec<String>,
 ) {
     if depth > MAX_DEPTH {
         problems.push(format!(
-            "`{rel}/` is nested more than {MAX_DEPTH} levels deep (a symbolic link loop?)"
+            "`{rel}/` is nested more than {MAX_DEPTH} levels deep"
         ));
         return;
+    }
+    // A folder reached twice (a symbolic link back up the tree) would be listed forever.
+    match fs_err::canonicalize(dir) {
+        Ok(real) => {
+            if !visited.insert(real) {
+                problems.push(format!(
+                    "`{rel}/` leads to a folder already in the tree (a symbolic link loop?)"
+                ));
+                return;
+            }
+        }
+        Err(e) => {
+            problems.push(format!("cannot read `{rel}/`: {}", io_reason(&e)));
+            return;
+        }
     }
     for (name, path) in read_dir_sorted(dir, rel, problems) {
         let child = format!("{rel}/{name}");
         match kind_of(&path) {
-            Ok(Kind::Dir) => walk(&path, &child, depth + 1, files, problems),
+            Ok(Kind::Dir) => walk(&path, &child, depth + 1, visited, files, problems),
             Ok(Kind::File(len)) => match fs_err::File::open(&path) {
                 Ok(_) => files.push(LocalFile {
                     rel: child,
@@ -369,6 +386,27 @@ mod tests {
             text.contains("cannot read `train2017/b.jpg`: No such file or directory"),
             "{text}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_is_reported_once() {
+        let dir = tree(&[
+            ("train2017/a.jpg", b"a"),
+            ("annotations/instances_train2017.json", b"{}"),
+            ("pretrained-models/ImageNet-R50-AlignPadding.npz", b"PK"),
+        ]);
+        std::os::unix::fs::symlink("..", dir.path().join("train2017/up")).unwrap();
+        let req = Requirements::from_layouts([&layout()], &[]);
+        let err = scan(dir.path(), &req).unwrap_err();
+        let DataError::Layout { problems, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            problems.iter().any(|p| p.contains("a symbolic link loop")),
+            "{problems:?}"
+        );
+        assert!(problems.len() < 10, "{problems:?}");
     }
 
     #[test]

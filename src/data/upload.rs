@@ -113,6 +113,20 @@ pub async fn upload_with_listing(
     progress: Arc<dyn TransferReporter>,
     started: Instant,
 ) -> Result<UploadSummary, DataError> {
+    let result = upload_inner(s3, tree, listing, opts, progress.clone(), started).await;
+    // Also on errors: a bar left ticking would draw over the error message.
+    progress.end();
+    result
+}
+
+async fn upload_inner(
+    s3: &aws_sdk_s3::Client,
+    tree: &LocalTree,
+    listing: &RemoteListing,
+    opts: &UploadOptions,
+    progress: Arc<dyn TransferReporter>,
+    started: Instant,
+) -> Result<UploadSummary, DataError> {
     let concurrency = opts.concurrency.max(1);
     let ctx = Arc::new(Ctx {
         s3: s3.clone(),
@@ -159,7 +173,6 @@ pub async fn upload_with_listing(
     while let Some(done) = tasks.join_next().await {
         tally(&mut summary, done)?;
     }
-    progress.end();
     summary.uploaded_bytes = ctx.uploaded_bytes.load(Ordering::Relaxed);
     summary.resumed_parts = ctx.resumed_parts.load(Ordering::Relaxed);
     summary.seconds = started.elapsed().as_secs_f64();
@@ -302,7 +315,9 @@ async fn upload_multipart(
     match send_parts_and_complete(ctx, file, key, part_size, &upload_id, done).await {
         // S3 refused to mix the kept parts with new ones (an upload another tool started with
         // other checksum settings): start the file afresh, once.
-        Err(DataError::Aws(AwsError::Service { code, .. })) if kept > 0 => {
+        Err(DataError::Aws(AwsError::Service { code, .. }))
+            if kept > 0 && (code == "InvalidPart" || code == "InvalidRequest") =>
+        {
             ctx.progress.note(&format!(
                 "{key}: S3 refused to continue the interrupted upload ({code}); uploading the file afresh"
             ));
@@ -411,7 +426,8 @@ async fn send_parts_and_complete(
 }
 
 /// An open upload of this key to continue, with the parts worth keeping: those whose size and
-/// MD5 match the local file at `part_size`. Other open uploads of the key are aborted.
+/// MD5 match the local file at `part_size`. Only uploads started with a CRC32 (as stackctl
+/// starts them) are continued; others, and older open uploads of the key, are aborted.
 async fn resumable(
     ctx: &Ctx,
     file: &LocalFile,
@@ -432,6 +448,7 @@ async fn resumable(
         abort(s3, bucket, key, &stale.upload_id).await?;
     }
     let mut listed = Vec::new();
+    let mut algorithm = None;
     let mut pages = s3
         .list_parts()
         .bucket(bucket)
@@ -441,7 +458,14 @@ async fn resumable(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::from_sdk(format!("s3:ListParts {key}"), e))?;
+        algorithm = algorithm.or(page.checksum_algorithm().cloned());
         listed.extend(page.parts().iter().cloned());
+    }
+    if algorithm != Some(ChecksumAlgorithm::Crc32) {
+        // Started by another tool (or without a checksum): its parts cannot be mixed with
+        // CRC32 parts, so it is aborted and the file starts afresh.
+        abort(s3, bucket, key, &newest.upload_id).await?;
+        return Ok(None);
     }
     if listed.is_empty() {
         return Ok(Some((newest.upload_id, Vec::new())));

@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn numeric_values_only_and_a_plot() {
-        let p = Profile::embedded(ModelName::Tensorpack).unwrap().unwrap();
+        let p = Profile::embedded(ModelName::Tensorpack).unwrap();
         let line = |t: i64, m: &str| LogLine {
             timestamp: t,
             host: "algo-1".into(),

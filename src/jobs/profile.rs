@@ -42,6 +42,23 @@ pub struct Profile {
     pub metrics: Vec<Metric>,
     /// What the training data channel must hold (checked by `stackctl data`).
     pub data_layout: DataLayout,
+    /// The model's own data prefix in the bucket, instead of the stack's `DataPrefix`.
+    #[serde(default)]
+    pub data_prefix: Option<String>,
+    /// Managed spot by default (`--on-demand` turns it off).
+    #[serde(default)]
+    pub spot: bool,
+    /// Whether the image writes checkpoints (a spot job gets a CheckpointConfig).
+    #[serde(default = "yes")]
+    pub checkpoints: bool,
+    /// Groups of hyperparameters of which a job sets exactly one (e.g. `config-file` or
+    /// `local-config-file`).
+    #[serde(default)]
+    pub exactly_one_of: Vec<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a model's training channel must hold, relative to the data prefix.
@@ -77,6 +94,10 @@ pub struct ImageDefault {
     pub repository: String,
     /// Tag.
     pub tag: String,
+    /// A table of per-region registry accounts (templates/jobs/registries.yaml) for images
+    /// AWS publishes (built-in algorithms); without it, the caller's own account.
+    #[serde(default)]
+    pub registry: Option<String>,
 }
 
 /// Instance defaults of a profile.
@@ -102,6 +123,15 @@ pub struct Channel {
     pub required: bool,
     /// What it holds.
     pub description: String,
+    /// Sub-path under the data prefix (none: the prefix itself).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The channel's ContentType (e.g. `application/x-recordio`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The only data source the channel can come from (e.g. `s3` for RecordIO files).
+    #[serde(default)]
+    pub only_from: Option<crate::jobs::request::DataSourceKind>,
 }
 
 /// The type names a profile file uses.
@@ -120,6 +150,12 @@ pub enum TypeName {
     IntList,
     /// `[(epoch, rate), ..., (epoch, None)]`.
     EpochSchedule,
+    /// A decimal number (`min`, `max` optional, exclusive with `min_exclusive`/`max_exclusive`).
+    Float,
+    /// `a,b,c`: increasing positive integers separated by commas.
+    IntCsv,
+    /// `KEY VALUE KEY VALUE ...`: whitespace-separated pairs (an even count).
+    KeyValuePairs,
 }
 
 /// The type of a hyperparameter's value.
@@ -145,6 +181,21 @@ pub enum ParamType {
     IntList,
     /// `[(epoch, rate), ..., (epoch, None)]`.
     EpochSchedule,
+    /// A decimal number within bounds.
+    Float {
+        /// Lower bound.
+        min: Option<f64>,
+        /// Upper bound.
+        max: Option<f64>,
+        /// The lower bound itself is not allowed.
+        min_exclusive: bool,
+        /// The upper bound itself is not allowed.
+        max_exclusive: bool,
+    },
+    /// `a,b,c`.
+    IntCsv,
+    /// `KEY VALUE ...` pairs.
+    KeyValuePairs,
 }
 
 /// One hyperparameter of the schema.
@@ -156,12 +207,18 @@ pub struct Hyperparameter {
     /// Type.
     #[serde(rename = "type")]
     pub type_name: TypeName,
-    /// Smallest value (int).
+    /// Smallest value (int, float).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<i64>,
-    /// Largest value (int).
+    pub min: Option<f64>,
+    /// Largest value (int, float).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<i64>,
+    pub max: Option<f64>,
+    /// `min` itself is not allowed (float).
+    #[serde(default)]
+    pub min_exclusive: bool,
+    /// `max` itself is not allowed (float).
+    #[serde(default)]
+    pub max_exclusive: bool,
     /// Allowed values (enum).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
@@ -178,9 +235,17 @@ impl Hyperparameter {
         match self.type_name {
             TypeName::Bool => ParamType::Bool,
             TypeName::Int => ParamType::Int {
+                min: self.min.map(|m| m as i64),
+                max: self.max.map(|m| m as i64),
+            },
+            TypeName::Float => ParamType::Float {
                 min: self.min,
                 max: self.max,
+                min_exclusive: self.min_exclusive,
+                max_exclusive: self.max_exclusive,
             },
+            TypeName::IntCsv => ParamType::IntCsv,
+            TypeName::KeyValuePairs => ParamType::KeyValuePairs,
             TypeName::Enum => ParamType::Enum {
                 allowed: self.allowed.clone(),
             },
@@ -224,17 +289,19 @@ pub enum ProfileError {
 
 const TENSORPACK: &str = include_str!("../../templates/jobs/tensorpack.yaml");
 const AWS_SAMPLES: &str = include_str!("../../templates/jobs/aws-samples.yaml");
+const DETECTRON2: &str = include_str!("../../templates/jobs/detectron2.yaml");
+const OBJECT_DETECTION: &str = include_str!("../../templates/jobs/object-detection.yaml");
 
 impl Profile {
-    /// The embedded profile of a Mask R-CNN model; `None` for models whose profile lives
-    /// elsewhere.
-    pub fn embedded(model: ModelName) -> Option<Result<Self, ProfileError>> {
+    /// The embedded profile of a model.
+    pub fn embedded(model: ModelName) -> Result<Self, ProfileError> {
         let text = match model {
             ModelName::Tensorpack => TENSORPACK,
             ModelName::AwsSamples => AWS_SAMPLES,
-            ModelName::Detectron2 | ModelName::ObjectDetection => return None,
+            ModelName::Detectron2 => DETECTRON2,
+            ModelName::ObjectDetection => OBJECT_DETECTION,
         };
-        Some(Self::parse(text))
+        Self::parse(text)
     }
 
     /// Parses and checks a profile.
@@ -303,11 +370,12 @@ impl Profile {
                 return fail(format!("hyperparameter `{}` is listed twice", h.name));
             }
             let bounded = h.min.is_some() || h.max.is_some();
-            if (bounded && h.type_name != TypeName::Int)
+            if (bounded && !matches!(h.type_name, TypeName::Int | TypeName::Float))
+                || ((h.min_exclusive || h.max_exclusive) && h.type_name != TypeName::Float)
                 || h.allowed.is_empty() == (h.type_name == TypeName::Enum)
             {
                 return fail(format!(
-                    "hyperparameter `{}`: min/max belong to int, allowed (non-empty) to enum",
+                    "hyperparameter `{}`: min/max belong to int and float, *_exclusive to float, allowed (non-empty) to enum",
                     h.name
                 ));
             }
@@ -317,8 +385,30 @@ impl Profile {
                 return fail(format!("the default of `{}` is invalid: {why}", h.name));
             }
         }
-        if !self.channels.contains_key("train") {
-            return fail("a profile needs a `train` channel".to_owned());
+        if !self.channels.values().any(|c| c.required) {
+            return fail("a profile needs a required channel".to_owned());
+        }
+        for group in &self.exactly_one_of {
+            for name in group {
+                if !names.contains(name.as_str()) {
+                    return fail(format!(
+                        "exactly_one_of names `{name}`, which is not a hyperparameter"
+                    ));
+                }
+            }
+            let defaults = group
+                .iter()
+                .filter(|n| {
+                    self.hyperparameters
+                        .iter()
+                        .any(|h| &h.name == *n && h.default.is_some())
+                })
+                .count();
+            if defaults > 1 {
+                return fail(format!(
+                    "exactly_one_of {group:?}: at most one may have a default"
+                ));
+            }
         }
         Ok(())
     }
@@ -376,6 +466,40 @@ impl Profile {
                 ));
             }
             values.insert(name.clone(), value.clone());
+        }
+        for group in &self.exactly_one_of {
+            // Setting one member replaces another member's default.
+            let chosen: Vec<&String> = group
+                .iter()
+                .filter(|n| overrides.iter().any(|(o, _)| o == *n))
+                .collect();
+            if !chosen.is_empty() {
+                for name in group {
+                    if !chosen.contains(&name) {
+                        values.remove(name);
+                    }
+                }
+            }
+            let set: Vec<&str> = group
+                .iter()
+                .filter(|n| values.contains_key(*n))
+                .map(String::as_str)
+                .collect();
+            if set.len() != 1 {
+                problems.push(format!(
+                    "set exactly one of {} (set: {})",
+                    group
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if set.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        set.join(", ")
+                    }
+                ));
+            }
         }
         if values.len() > MAX_HYPERPARAMETERS {
             problems.push(format!(
@@ -466,6 +590,63 @@ pub fn check_value(kind: &ParamType, value: &str) -> Result<(), String> {
             }
             Ok(())
         }
+        ParamType::Float {
+            min,
+            max,
+            min_exclusive,
+            max_exclusive,
+        } => {
+            let x: f64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| "expected a number".to_owned())?;
+            let below = min.is_some_and(|m| if *min_exclusive { x <= m } else { x < m });
+            let above = max.is_some_and(|m| if *max_exclusive { x >= m } else { x > m });
+            if below || above {
+                let lo = min.map_or("-inf".to_owned(), |m| m.to_string());
+                let hi = max.map_or("inf".to_owned(), |m| m.to_string());
+                return Err(format!(
+                    "out of range: allowed is {}{lo}, {hi}{}",
+                    if *min_exclusive { '(' } else { '[' },
+                    if *max_exclusive { ')' } else { ']' }
+                ));
+            }
+            Ok(())
+        }
+        ParamType::IntCsv => {
+            let shape = "expected increasing positive integers separated by commas, e.g. 3,6";
+            let numbers: Result<Vec<u64>, _> =
+                value.split(',').map(|n| n.trim().parse::<u64>()).collect();
+            let numbers = numbers.map_err(|_| shape.to_owned())?;
+            if numbers.is_empty() || numbers[0] == 0 || numbers.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(shape.to_owned());
+            }
+            Ok(())
+        }
+        ParamType::KeyValuePairs => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.is_empty() {
+                return Err("expected KEY VALUE pairs, e.g. SOLVER.MAX_ITER 20000".to_owned());
+            }
+            if !words.len().is_multiple_of(2) {
+                return Err(format!(
+                    "expected KEY VALUE pairs: {} words is an odd count (`{}` has no value)",
+                    words.len(),
+                    words[words.len() - 1]
+                ));
+            }
+            if let Some(bad) = words.iter().step_by(2).find(|k| {
+                !k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            }) {
+                return Err(format!(
+                    "`{bad}` is not a config key (letters, digits, `_` and `.`, e.g. SOLVER.BASE_LR)"
+                ));
+            }
+            Ok(())
+        }
         ParamType::EpochSchedule => {
             let shape = "expected [(epoch, rate), ..., (last epoch, None)], e.g. [(16, 0.1), (20, 0.01), (24, None)]";
             let inner = value
@@ -511,7 +692,7 @@ mod tests {
     use super::*;
 
     fn tensorpack() -> Profile {
-        Profile::embedded(ModelName::Tensorpack).unwrap().unwrap()
+        Profile::embedded(ModelName::Tensorpack).unwrap()
     }
 
     /// The seed notebook's metric definitions, read from the seed itself.
@@ -531,11 +712,74 @@ mod tests {
     }
 
     #[test]
+    fn every_model_has_a_valid_embedded_profile() {
+        for model in [
+            ModelName::Tensorpack,
+            ModelName::AwsSamples,
+            ModelName::Detectron2,
+            ModelName::ObjectDetection,
+        ] {
+            let p = Profile::embedded(model).unwrap();
+            assert!(
+                p.hyperparameters(&[]).is_ok(),
+                "{model:?}: defaults must pass"
+            );
+        }
+    }
+
+    #[test]
+    fn detectron2_metrics_read_its_log_line() {
+        let p = Profile::embedded(ModelName::Detectron2).unwrap();
+        // A CommonMetricPrinter line as detectron2 writes it.
+        let line = "[11/22 03:10:00 d2.utils.events]:  eta: 1 day, 2:03:04  iter: 19  total_loss: 2.136  loss_cls: 0.7542  loss_box_reg: 0.1017  loss_mask: 0.6921  loss_rpn_cls: 0.4805  loss_rpn_loc: 0.1071  time: 0.4413  data_time: 0.0119  lr: 0.00039962  max_mem: 3200M";
+        let got: Vec<(String, String)> = p
+            .metrics
+            .iter()
+            .map(|m| {
+                let r = regex_lite::Regex::new(&m.regex).unwrap();
+                (m.name.clone(), r.captures(line).unwrap()[1].to_owned())
+            })
+            .collect();
+        let want = [
+            ("total_loss", "2.136"),
+            ("loss_cls", "0.7542"),
+            ("loss_box_reg", "0.1017"),
+            ("loss_mask", "0.6921"),
+            ("loss_rpn_cls", "0.4805"),
+            ("loss_rpn_loc", "0.1071"),
+            ("lr", "0.00039962"),
+        ];
+        assert_eq!(got, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    }
+
+    #[test]
+    fn float_csv_and_pairs_values() {
+        let float = ParamType::Float {
+            min: Some(0.0),
+            max: Some(1.0),
+            min_exclusive: true,
+            max_exclusive: false,
+        };
+        assert!(check_value(&float, "1").is_ok());
+        assert!(check_value(&float, "0.5").is_ok());
+        assert_eq!(
+            check_value(&float, "0").unwrap_err(),
+            "out of range: allowed is (0, 1]"
+        );
+        assert!(check_value(&float, "NaN").is_err());
+        assert!(check_value(&ParamType::IntCsv, "3,6").is_ok());
+        assert!(check_value(&ParamType::IntCsv, "3,,6").is_err());
+        assert!(check_value(&ParamType::KeyValuePairs, "A.B 1 C 2").is_ok());
+        assert!(check_value(&ParamType::KeyValuePairs, "A.B 1 C").is_err());
+        assert!(check_value(&ParamType::KeyValuePairs, "a-b 1").is_err());
+    }
+
+    #[test]
     fn both_profiles_carry_the_seed_metrics_exactly() {
         let seed = seed_metrics();
         assert_eq!(seed.len(), 22);
         for model in [ModelName::Tensorpack, ModelName::AwsSamples] {
-            let p = Profile::embedded(model).unwrap().unwrap();
+            let p = Profile::embedded(model).unwrap();
             let ours: Vec<(String, String)> = p
                 .metrics
                 .iter()
@@ -632,7 +876,7 @@ mod tests {
 
     #[test]
     fn aws_samples_schema() {
-        let p = Profile::embedded(ModelName::AwsSamples).unwrap().unwrap();
+        let p = Profile::embedded(ModelName::AwsSamples).unwrap();
         let ok = p
             .hyperparameters(&[("batch_size_per_gpu".into(), "2".into())])
             .unwrap();

@@ -17,7 +17,7 @@ pub const MAX_SECURITY_GROUPS: usize = 5;
 pub const MAX_RUN_SECONDS: u32 = 28 * 24 * 3600;
 
 /// Where the training data is read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataSourceKind {
     /// The data bucket's prefix (S3Prefix, File mode).
@@ -26,6 +26,17 @@ pub enum DataSourceKind {
     Efs,
     /// FSx for Lustre at `/<mount name>/<prefix>`, read-only; jobs run in the FSx subnet.
     Fsx,
+}
+
+impl DataSourceKind {
+    /// `s3`, `efs` or `fsx`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::S3 => "s3",
+            Self::Efs => "efs",
+            Self::Fsx => "fsx",
+        }
+    }
 }
 
 /// What the stack provides (from its outputs and, for FSx, the file system itself).
@@ -137,6 +148,9 @@ pub struct Channel {
     pub channel_name: String,
     /// Source.
     pub data_source: DataSource,
+    /// Content type, when the profile fixes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 /// `DataSource`: exactly one of the two.
@@ -304,8 +318,111 @@ pub fn build(
         ));
     }
 
-    let prefix = facts.prefix.trim_matches('/');
-    let (source, subnets) = match options.data {
+    let root = facts.prefix.trim_matches('/');
+    for (name, channel) in profile.channels.iter().filter(|(_, c)| c.required) {
+        if let Some(only) = channel.only_from
+            && only != options.data
+        {
+            problems.push(format!(
+                "--data {}: channel `{name}` of model `{}` is read from {} only (content type {})",
+                options.data.as_str(),
+                profile.name,
+                only.as_str(),
+                channel.content_type.as_deref().unwrap_or("unspecified")
+            ));
+        }
+    }
+    let mut channels = Vec::new();
+    let mut subnets = facts.subnets.clone();
+    for (name, channel) in profile.channels.iter().filter(|(_, c)| c.required) {
+        let prefix = match &channel.path {
+            Some(path) => format!("{root}/{path}"),
+            None => root.to_owned(),
+        };
+        let (source, channel_subnets) = data_source(&mut problems, facts, options.data, &prefix);
+        subnets = channel_subnets;
+        channels.push(Channel {
+            channel_name: name.clone(),
+            data_source: source,
+            content_type: channel.content_type.clone(),
+        });
+    }
+    if !(1..=MAX_SUBNETS).contains(&subnets.len()) {
+        problems.push(format!(
+            "{} subnets: SageMaker accepts 1 to {MAX_SUBNETS}",
+            subnets.len()
+        ));
+    }
+    if !problems.is_empty() {
+        // Each channel reports a missing file system; say it once.
+        let mut seen = std::collections::BTreeSet::new();
+        problems.retain(|p| seen.insert(p.clone()));
+        return Err(problems);
+    }
+
+    let job_root = format!("s3://{}/jobs/{}", facts.bucket, options.name);
+    Ok(TrainingJobRequest {
+        training_job_name: options.name.clone(),
+        hyper_parameters,
+        algorithm_specification: AlgorithmSpecification {
+            training_image: options.image.clone(),
+            training_input_mode: "File".to_owned(),
+            metric_definitions: profile
+                .metrics
+                .iter()
+                .map(|m| MetricDefinition {
+                    name: m.name.clone(),
+                    regex: m.regex.clone(),
+                })
+                .collect(),
+        },
+        role_arn: facts.role_arn.clone(),
+        input_data_config: channels,
+        output_data_config: OutputDataConfig {
+            s3_output_path: format!("{job_root}/output"),
+        },
+        resource_config: ResourceConfig {
+            instance_type: options.instance_type.clone(),
+            instance_count: options.instance_count,
+            volume_size_in_gb: options.volume_gib,
+        },
+        vpc_config: VpcConfig {
+            security_group_ids: vec![facts.security_group.clone()],
+            subnets,
+        },
+        stopping_condition: StoppingCondition {
+            max_runtime_in_seconds: options.max_run_seconds,
+            max_wait_time_in_seconds: options.spot,
+        },
+        enable_managed_spot_training: options.spot.is_some(),
+        checkpoint_config: options
+            .spot
+            .filter(|_| profile.checkpoints)
+            .map(|_| CheckpointConfig {
+                s3_uri: format!("{job_root}/checkpoints"),
+            }),
+        tags: vec![
+            Tag {
+                key: "stackctl:stack".to_owned(),
+                value: facts.stack.clone(),
+            },
+            Tag {
+                key: "stackctl:model".to_owned(),
+                value: profile.name.clone(),
+            },
+        ],
+    })
+}
+
+/// The data source of one channel reading `prefix` from `kind`, and the subnets the job must
+/// run in; problems are added to `problems`.
+fn data_source(
+    problems: &mut Vec<String>,
+    facts: &StackFacts,
+    kind: DataSourceKind,
+    prefix: &str,
+) -> (DataSource, Vec<String>) {
+    match kind {
         DataSourceKind::S3 => (
             DataSource {
                 s3_data_source: Some(S3DataSource {
@@ -365,69 +482,7 @@ pub fn build(
                 subnets,
             )
         }
-    };
-    if !(1..=MAX_SUBNETS).contains(&subnets.len()) {
-        problems.push(format!(
-            "{} subnets: SageMaker accepts 1 to {MAX_SUBNETS}",
-            subnets.len()
-        ));
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-
-    let job_root = format!("s3://{}/jobs/{}", facts.bucket, options.name);
-    Ok(TrainingJobRequest {
-        training_job_name: options.name.clone(),
-        hyper_parameters,
-        algorithm_specification: AlgorithmSpecification {
-            training_image: options.image.clone(),
-            training_input_mode: "File".to_owned(),
-            metric_definitions: profile
-                .metrics
-                .iter()
-                .map(|m| MetricDefinition {
-                    name: m.name.clone(),
-                    regex: m.regex.clone(),
-                })
-                .collect(),
-        },
-        role_arn: facts.role_arn.clone(),
-        input_data_config: vec![Channel {
-            channel_name: "train".to_owned(),
-            data_source: source,
-        }],
-        output_data_config: OutputDataConfig {
-            s3_output_path: format!("{job_root}/output"),
-        },
-        resource_config: ResourceConfig {
-            instance_type: options.instance_type.clone(),
-            instance_count: options.instance_count,
-            volume_size_in_gb: options.volume_gib,
-        },
-        vpc_config: VpcConfig {
-            security_group_ids: vec![facts.security_group.clone()],
-            subnets,
-        },
-        stopping_condition: StoppingCondition {
-            max_runtime_in_seconds: options.max_run_seconds,
-            max_wait_time_in_seconds: options.spot,
-        },
-        enable_managed_spot_training: options.spot.is_some(),
-        checkpoint_config: options.spot.map(|_| CheckpointConfig {
-            s3_uri: format!("{job_root}/checkpoints"),
-        }),
-        tags: vec![
-            Tag {
-                key: "stackctl:stack".to_owned(),
-                value: facts.stack.clone(),
-            },
-            Tag {
-                key: "stackctl:model".to_owned(),
-                value: profile.name.clone(),
-            },
-        ],
-    })
 }
 
 #[cfg(test)]
@@ -466,7 +521,7 @@ mod tests {
     }
 
     fn profile() -> Profile {
-        Profile::embedded(ModelName::Tensorpack).unwrap().unwrap()
+        Profile::embedded(ModelName::Tensorpack).unwrap()
     }
 
     #[test]

@@ -106,6 +106,35 @@ pub fn default_image(role_arn: &str, region: &str, repository: &str, tag: &str) 
     format!("{account}.dkr.ecr.{region}.{suffix}/{repository}:{tag}")
 }
 
+/// Registry accounts per region for images AWS publishes (templates/jobs/registries.yaml).
+const REGISTRIES: &str = include_str!("../../templates/jobs/registries.yaml");
+
+/// The URI of an image AWS publishes, from the registry `table` for `region`.
+pub fn registry_image(
+    table: &str,
+    region: &str,
+    image: &super::profile::ImageDefault,
+) -> Result<String, String> {
+    let tables: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> =
+        serde_yaml::from_str(REGISTRIES).expect("the embedded registry table parses");
+    let accounts = tables
+        .get(table)
+        .ok_or_else(|| format!("no registry table `{table}` in templates/jobs/registries.yaml"))?;
+    let account = accounts.get(region).ok_or_else(|| {
+        format!(
+            "image `{}`: no registry for region {region}; known regions: {} (or set jobs.images in the stack file)",
+            image.repository,
+            accounts.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    Ok(default_image(
+        &format!("arn:aws:iam::{account}:role/x"),
+        region,
+        &image.repository,
+        &image.tag,
+    ))
+}
+
 /// Creates the training job.
 pub async fn create(aws: &Aws, request: &TrainingJobRequest) -> Result<String, AwsError> {
     let r = request;
@@ -140,6 +169,7 @@ pub async fn create(aws: &Aws, request: &TrainingJobRequest) -> Result<String, A
             sm::Channel::builder()
                 .channel_name(&c.channel_name)
                 .data_source(source.build())
+                .set_content_type(c.content_type.clone())
                 .build()
         })
         .collect();

@@ -291,9 +291,20 @@ async fn a_killed_upload_resumes_its_parts_and_completes() {
     let emulator = Emulator::start();
     let direct = bucket(&emulator, "resume").await;
     // moto 5.2.5 answers ListParts with a <ListPartsResponse> root, which the SDK rejects (AWS
-    // says <ListPartsResult>); this proxy renames the root and changes nothing else.
-    let rename: Rewrite =
-        Arc::new(|_, body: String| body.replace("ListPartsResponse", "ListPartsResult"));
+    // says <ListPartsResult>) and without the upload's ChecksumAlgorithm; this proxy fixes
+    // both and changes nothing else.
+    let rename: Rewrite = Arc::new(|_, body: String| {
+        if !body.contains("<ListPartsResponse") {
+            return body;
+        }
+        // moto also leaves out the upload's ChecksumAlgorithm, which AWS lists for an
+        // upload created with one (stackctl creates them with CRC32).
+        body.replace("ListPartsResponse", "ListPartsResult")
+            .replace(
+                "<StorageClass>",
+                "<ChecksumAlgorithm>CRC32</ChecksumAlgorithm><StorageClass>",
+            )
+    });
     let proxy = FaultProxy::start_with(
         emulator.endpoint.trim_start_matches("http://").to_owned(),
         0,

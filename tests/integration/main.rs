@@ -11,6 +11,7 @@ mod deploy_signal;
 mod deploy_up;
 mod emulator_deploy;
 mod jobs;
+mod jobs_models;
 mod render_matrix;
 mod stack_file_errors;
 mod support;
