@@ -160,14 +160,7 @@ pub async fn copy_to_efs(
         {
             return Ok(done);
         }
-        let started = client
-            .start_task_execution()
-            .task_arn(task_arn)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("datasync:StartTaskExecution", e))?;
-        let arn = started.task_execution_arn().unwrap_or_default().to_owned();
-        (arn, "copied")
+        (start(client, task_arn).await?, "copied")
     };
     if !wait {
         let out = describe(client, &arn).await?;
@@ -196,16 +189,21 @@ pub async fn copy_to_efs(
     if action == "attached" && started_before_change {
         progress
             .note("the copy that was followed started before the newest objects; copying again");
-        let started = client
-            .start_task_execution()
-            .task_arn(task_arn)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("datasync:StartTaskExecution", e))?;
-        let arn = started.task_execution_arn().unwrap_or_default().to_owned();
+        let arn = start(client, task_arn).await?;
         return Ok(follow(client, &arn, "copied", progress.as_ref()).await?.0);
     }
     Ok(done.0)
+}
+
+/// Starts an execution of the task; returns its ARN.
+async fn start(client: &aws_sdk_datasync::Client, task_arn: &str) -> Result<String, AwsError> {
+    let started = client
+        .start_task_execution()
+        .task_arn(task_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("datasync:StartTaskExecution", e))?;
+    Ok(started.task_execution_arn().unwrap_or_default().to_owned())
 }
 
 /// Polls an execution until it ends; returns the result and the execution's start time.
