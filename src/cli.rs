@@ -285,6 +285,9 @@ pub enum JobCommand {
         #[arg(long, value_enum)]
         model: Option<JobModel>,
     },
+    /// Print the job as a Kubeflow MPIJob manifest for EKS (kubectl apply -f), from the same
+    /// profile and overrides as `job submit`. Needs no AWS access.
+    Render(RenderJobArgs),
     /// Ask SageMaker to stop a job.
     Stop {
         /// Job name.
@@ -337,6 +340,59 @@ pub struct SubmitArgs {
     /// After submitting, wait for the job as `job wait` does.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// `stackctl job render` options.
+#[derive(Debug, Args)]
+pub struct RenderJobArgs {
+    /// What to render.
+    #[arg(long, value_enum, default_value_t = RenderTarget::Mpijob)]
+    pub target: RenderTarget,
+    /// Model profile.
+    #[arg(long, value_enum)]
+    pub model: JobModel,
+    /// A hyperparameter override, KEY=VALUE (repeatable), as for `job submit`.
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub params: Vec<(String, String)>,
+    /// Image URI (default: the stack file's jobs.images.<model>).
+    #[arg(long, value_name = "URI")]
+    pub image: Option<String>,
+    /// GPU node type (default: as for `job submit`); sets the node selector, GPUs per node and
+    /// slotsPerWorker.
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
+    /// Worker nodes (default: as for `job submit`).
+    #[arg(long, value_name = "N")]
+    pub instance_count: Option<u32>,
+    /// MPIJob name (default: the model's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Kubernetes namespace.
+    #[arg(long, default_value = "kubeflow")]
+    pub namespace: String,
+    /// Shared file system mounted at /fsx or /efs from a persistent volume claim.
+    #[arg(long, value_enum, default_value_t = crate::jobs::mpijob::SharedFs::Fsx)]
+    pub shared_fs: crate::jobs::mpijob::SharedFs,
+    /// Persistent volume claim (default: pv-fsx or pv-efs, as the EKS tutorial names them).
+    #[arg(long, value_name = "NAME")]
+    pub pvc: Option<String>,
+    /// Data path under the mount (default: the profile's data prefix or the stack file's
+    /// data.prefix).
+    #[arg(long, value_name = "PATH")]
+    pub data_path: Option<String>,
+    /// runPolicy.backoffLimit.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub backoff_limit: u32,
+    /// Write the manifest to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// What `job render` produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderTarget {
+    /// A kubeflow.org/v2beta1 MPIJob manifest.
+    Mpijob,
 }
 
 /// Models `job submit` takes.

@@ -104,6 +104,7 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
                     printer,
                 )),
                 J::Stop { name } => block_on(commands::job::stop(g, name, printer)),
+                J::Render(args) => commands::job::render(g, args, printer),
             }
         }
         Command::Data(data) => match data {

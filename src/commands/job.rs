@@ -437,3 +437,61 @@ pub async fn metrics(
     }
     Ok(())
 }
+
+/// `job render --target mpijob`.
+pub fn render(
+    global: &GlobalArgs,
+    args: &crate::cli::RenderJobArgs,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    use crate::jobs::mpijob::{self, MpiJobOptions};
+    let (_, spec) = super::load_spec(global)?;
+    let model = args.model.model();
+    let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
+    let stack_defaults = matches!(model, ModelName::Tensorpack | ModelName::AwsSamples);
+    let image = match (&args.image, spec.jobs.images.get(&model)) {
+        (Some(image), _) => image.clone(),
+        (None, Some(uri)) => uri.to_string(),
+        (None, None) => {
+            return Err(Error::JobInput(vec![format!(
+                "--image: the MPIJob needs an image URI (or jobs.images.{} in the stack file); `stackctl image push --model {}` builds and pushes one",
+                profile.name, profile.name
+            )]));
+        }
+    };
+    let options = MpiJobOptions {
+        name: args.name.clone().unwrap_or_else(|| profile.name.clone()),
+        namespace: args.namespace.clone(),
+        image,
+        instance_type: args.instance_type.clone().unwrap_or_else(|| {
+            if stack_defaults {
+                spec.jobs.instance_type.to_string()
+            } else {
+                profile.instance.instance_type.clone()
+            }
+        }),
+        nodes: args.instance_count.unwrap_or(if stack_defaults {
+            spec.jobs.instance_count.get()
+        } else {
+            profile.instance.count
+        }),
+        shared_fs: args.shared_fs,
+        pvc: args.pvc.clone(),
+        data_path: args
+            .data_path
+            .clone()
+            .or_else(|| profile.data_prefix.clone())
+            .unwrap_or_else(|| spec.prefix().to_string()),
+        overrides: args.params.clone(),
+        backoff_limit: args.backoff_limit,
+    };
+    let manifest = mpijob::render(&profile, &options).map_err(Error::JobInput)?;
+    match &args.out {
+        Some(path) => fs_err::write(path, &manifest).map_err(|source| Error::WriteFile {
+            path: path.clone(),
+            source,
+        })?,
+        None => printer.out().write_all(manifest.as_bytes())?,
+    }
+    Ok(())
+}

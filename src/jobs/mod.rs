@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod metrics;
+pub mod mpijob;
 pub mod profile;
 pub mod request;
 pub mod submit;

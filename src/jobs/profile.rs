@@ -55,6 +55,9 @@ pub struct Profile {
     /// `local-config-file`).
     #[serde(default)]
     pub exactly_one_of: Vec<Vec<String>>,
+    /// How the model runs as a Kubeflow MPIJob on EKS (none: SageMaker only).
+    #[serde(default)]
+    pub mpijob: Option<super::mpijob::MpiJobProfile>,
 }
 
 fn yes() -> bool {

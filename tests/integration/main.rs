@@ -12,6 +12,7 @@ mod deploy_up;
 mod emulator_deploy;
 mod jobs;
 mod jobs_models;
+mod mpijob;
 mod render_matrix;
 mod stack_file_errors;
 mod support;

@@ -1,0 +1,199 @@
+//! `stackctl job render --target mpijob` (seed 002): the manifest parses as YAML, passes the
+//! MPIJob v2beta1 schema check, carries what the profile and flags say, and matches its
+//! snapshot (tests/snapshots/; STACKCTL_UPDATE_SNAPSHOTS=1 rewrites them). No AWS is needed.
+
+use crate::support::{root, stackctl};
+
+fn render(args: &[&str]) -> serde_yaml::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["job", "render", "--target", "mpijob"];
+    all.extend_from_slice(args);
+    let out = stackctl(dir.path(), &all);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", out.stdout))
+}
+
+fn snapshot(name: &str, args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["job", "render", "--target", "mpijob"];
+    all.extend_from_slice(args);
+    let out = stackctl(dir.path(), &all);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let path = root().join("tests/snapshots").join(name);
+    if std::env::var_os("STACKCTL_UPDATE_SNAPSHOTS").is_some() {
+        fs_err::write(&path, &out.stdout).unwrap();
+    }
+    let want = fs_err::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        out.stdout, want,
+        "{name} changed; review and re-run with STACKCTL_UPDATE_SNAPSHOTS=1"
+    );
+}
+
+fn str_list(v: &serde_yaml::Value) -> Vec<String> {
+    v.as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn tensorpack_mpijob_is_valid_and_carries_the_profile() {
+    let doc = render(&[
+        "--model",
+        "tensorpack",
+        "--image",
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn-tensorpack:latest",
+        "--instance-type",
+        "p4d.24xlarge",
+        "--instance-count",
+        "2",
+        "-p",
+        "resnet_arch=resnet101",
+        "-p",
+        "config:TRAIN.CHECKPOINT_PERIOD=2",
+    ]);
+    assert_eq!(stackctl::jobs::mpijob::check(&doc), Vec::<String>::new());
+    assert_eq!(doc["apiVersion"], "kubeflow.org/v2beta1");
+    assert_eq!(doc["spec"]["slotsPerWorker"], 8);
+    assert_eq!(doc["spec"]["runPolicy"]["cleanPodPolicy"], "Running");
+    let worker = &doc["spec"]["mpiReplicaSpecs"]["Worker"];
+    assert_eq!(worker["replicas"], 2);
+    let pod = &worker["template"]["spec"];
+    assert_eq!(
+        pod["nodeSelector"]["node.kubernetes.io/instance-type"],
+        "p4d.24xlarge"
+    );
+    assert_eq!(
+        pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"],
+        8
+    );
+    assert_eq!(
+        pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "pv-fsx"
+    );
+    assert_eq!(pod["containers"][0]["volumeMounts"][0]["mountPath"], "/fsx");
+    let launcher = &doc["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0];
+    assert_eq!(str_list(&launcher["command"]), ["mpirun"]);
+    let args = str_list(&launcher["args"]);
+    let np = args.iter().position(|a| a == "-np").unwrap();
+    assert_eq!(args[np + 1], "16", "one rank per GPU");
+    for want in [
+        "TRAIN.STEPS_PER_EPOCH=7500",
+        "BACKBONE.RESNET_NUM_BLOCKS=[3,4,23,3]",
+        "DATA.BASEDIR=/fsx/mask-rcnn/sagemaker/input/train",
+        "TRAIN.CHECKPOINT_PERIOD=2",
+        "TRAINER=horovod",
+    ] {
+        assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
+    }
+}
+
+#[test]
+fn detectron2_mpijob_runs_one_launcher_process_per_node() {
+    let doc = render(&[
+        "--model",
+        "detectron2",
+        "--image",
+        "detectron2:latest",
+        "--shared-fs",
+        "efs",
+        "--name",
+        "d2",
+        "-p",
+        "opts=SOLVER.MAX_ITER 20000",
+    ]);
+    assert_eq!(stackctl::jobs::mpijob::check(&doc), Vec::<String>::new());
+    assert_eq!(doc["spec"]["slotsPerWorker"], 1);
+    let launcher = &doc["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0];
+    let args = str_list(&launcher["args"]);
+    let np = args.iter().position(|a| a == "-np").unwrap();
+    assert_eq!(
+        (args[np + 1].as_str(), args[np + 5].as_str()),
+        ("2", "ppr:1:node")
+    );
+    let script = args.last().unwrap();
+    for want in [
+        "--num-gpus 8 --num-machines 2 --machine-rank $OMPI_COMM_WORLD_RANK",
+        "--dist-url tcp://d2-worker-0.d2:55555",
+        "'SOLVER.MAX_ITER' '20000'",
+        "OUTPUT_DIR '/efs/logs/d2'",
+    ] {
+        assert!(script.contains(want), "{want} not in {script}");
+    }
+    let env = &doc["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        env.as_sequence()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "DETECTRON2_DATASETS" && e["value"] == "/efs/detectron2"),
+        "{env:?}"
+    );
+}
+
+#[test]
+fn mpijob_snapshots() {
+    snapshot(
+        "mpijob-tensorpack.yaml",
+        &[
+            "--model",
+            "tensorpack",
+            "--image",
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn-tensorpack:latest",
+        ],
+    );
+    snapshot(
+        "mpijob-detectron2.yaml",
+        &[
+            "--model",
+            "detectron2",
+            "--image",
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/detectron2-sagemaker:latest",
+        ],
+    );
+}
+
+#[test]
+fn bad_render_inputs_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--model", "object-detection", "--image", "x"],
+            "model `object-detection` has no MPIJob form",
+        ),
+        (
+            &["--model", "tensorpack"],
+            "--image: the MPIJob needs an image URI",
+        ),
+        (
+            &[
+                "--model",
+                "aws-samples",
+                "--image",
+                "x",
+                "--instance-type",
+                "ml.m5.xlarge",
+            ],
+            "not a known GPU type",
+        ),
+        (
+            &[
+                "--model",
+                "detectron2",
+                "--image",
+                "x",
+                "--name",
+                "Bad_Name",
+            ],
+            "--name `Bad_Name`: a Kubernetes name",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["job", "render"];
+        all.extend_from_slice(args);
+        let out = stackctl(dir.path(), &all);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(want), "{want}\n{}", out.stderr);
+    }
+}
