@@ -96,6 +96,8 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// DataSync (the S3 to EFS copy).
     pub datasync: aws_sdk_datasync::Client,
+    /// ECR (training images).
+    pub ecr: aws_sdk_ecr::Client,
     /// The region every client uses.
     pub region: String,
     counter: Arc<ApiCounter>,
@@ -295,6 +297,11 @@ impl Aws {
             ),
             fsx: aws_sdk_fsx::Client::from_conf(
                 aws_sdk_fsx::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(config)
                     .interceptor(count.clone())
                     .build(),
             ),

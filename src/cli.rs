@@ -100,12 +100,52 @@ pub enum Command {
     /// Stage the COCO 2017 data set into S3, EFS and FSx, and show what is staged.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Build the Mask R-CNN training images and push them to your ECR repository (the image
+    /// `job submit` uses by default).
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Print the stack's outputs.
     Outputs {
         /// table (aligned text), json (one object), or env (`export NAME='value'` lines to eval).
         #[arg(long, value_enum, default_value_t = OutputsFormat::Table)]
         format: OutputsFormat,
     },
+}
+
+/// `stackctl image` commands.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build the model's image with docker (logs in to the deep learning container registry
+    /// for the base image).
+    Build(ImageArgs),
+    /// Create the ECR repository if missing, build, log in and push; prints the image URI.
+    Push(ImageArgs),
+}
+
+/// `stackctl image build|push` options.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The model whose image to build (tensorpack or aws-samples).
+    #[arg(long, value_enum)]
+    pub model: JobModel,
+    /// Image tag (default: the profile's, `latest`).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Where the build context is written (default: stackctl-image-<model>).
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+    /// Print the exact docker commands (and whether the repository would be created); change
+    /// nothing and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The docker program.
+    #[arg(
+        long,
+        env = "STACKCTL_DOCKER",
+        default_value = "docker",
+        value_name = "PROGRAM"
+    )]
+    pub docker: String,
 }
 
 /// `stackctl data` commands.

@@ -61,6 +61,9 @@ pub enum Error {
     /// Data staging could not run or did not finish.
     #[error(transparent)]
     Data(DataError),
+    /// A training image could not be built or pushed.
+    #[error(transparent)]
+    Image(crate::image::ImageError),
     /// The operation ran and ended in a failed state (already reported in detail).
     #[error("stack `{stack}` ended in {status}")]
     OperationFailed {
@@ -69,6 +72,15 @@ pub enum Error {
         /// Final status.
         status: String,
     },
+}
+
+impl From<crate::image::ImageError> for Error {
+    fn from(err: crate::image::ImageError) -> Self {
+        match err {
+            crate::image::ImageError::Aws(aws) => Self::Aws(aws),
+            other => Self::Image(other),
+        }
+    }
 }
 
 impl From<DataError> for Error {
@@ -106,6 +118,8 @@ impl Error {
             Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,
             Self::Data(_) => ExitStatus::Failure,
+            Self::Image(crate::image::ImageError::NoTemplate(_)) => ExitStatus::BadInput,
+            Self::Image(_) => ExitStatus::Failure,
             Self::JobInterrupted(_) => ExitStatus::Interrupted,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
             Self::Deploy(DeployError::Interrupted { .. }) => ExitStatus::Interrupted,
@@ -155,6 +169,9 @@ impl Error {
                 "check the network, the region, and --endpoint-url / AWS_ENDPOINT_URL".to_owned(),
             ),
             Self::NoStack(_) => Some("run `stackctl up` to create it (or stage to a bucket directly with `stackctl data stage --bucket B`)".to_owned()),
+            Self::Image(crate::image::ImageError::Spawn { .. }) => Some(
+                "install docker and start a Docker engine, or pass --docker PROGRAM; --dry-run prints the commands without running them".to_owned(),
+            ),
             Self::Data(DataError::Layout { .. }) => Some(
                 "nothing was uploaded; fix the tree (docs/data.md shows the layout) or use --download coco2017".to_owned(),
             ),

@@ -13,6 +13,7 @@ pub mod data;
 pub mod deploy;
 pub mod error;
 pub mod exit_code;
+pub mod image;
 pub mod jobs;
 pub mod outputs;
 pub mod printer;
@@ -113,6 +114,14 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
             }
             cli::DataCommand::Status(target) => {
                 block_on(commands::data::status(&cli.global, target, printer))
+            }
+        },
+        Command::Image(image) => match image {
+            cli::ImageCommand::Build(args) => {
+                block_on(commands::image::run(&cli.global, args, false, printer))
+            }
+            cli::ImageCommand::Push(args) => {
+                block_on(commands::image::run(&cli.global, args, true, printer))
             }
         },
         Command::Status => block_on(commands::status::run(&cli.global, printer)),

@@ -3,6 +3,7 @@
 mod aws_context;
 pub mod data;
 pub mod down;
+pub mod image;
 pub mod init;
 pub mod job;
 pub mod outputs;

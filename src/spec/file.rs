@@ -381,6 +381,18 @@ pub enum ModelName {
     ObjectDetection,
 }
 
+impl ModelName {
+    /// The name as stack files and profiles write it (`aws-samples`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tensorpack => "tensorpack",
+            Self::AwsSamples => "aws-samples",
+            Self::Detectron2 => "detectron2",
+            Self::ObjectDetection => "object-detection",
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

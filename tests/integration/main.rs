@@ -10,6 +10,7 @@ mod deploy_faults;
 mod deploy_signal;
 mod deploy_up;
 mod emulator_deploy;
+mod images;
 mod jobs;
 mod jobs_models;
 mod mpijob;
