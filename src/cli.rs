@@ -166,10 +166,14 @@ pub struct DataTarget {
     /// Use this bucket directly, without a stack (S3 only; e.g. staging before `up`).
     #[arg(long, value_name = "BUCKET")]
     pub bucket: Option<String>,
-    /// Key prefix in the bucket (default: the stack's DataPrefix output, or the stack file's
-    /// data.prefix with --bucket).
+    /// Key prefix in the bucket (default: the model's own data prefix, else the stack's
+    /// DataPrefix output, or the stack file's data.prefix with --bucket).
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
+    /// Check (and default the prefix to) this model's data layout instead of the Mask R-CNN
+    /// one: e.g. object-detection's RecordIO train/ and validation/, detectron2's coco/.
+    #[arg(long, value_enum)]
+    pub model: Option<JobModel>,
 }
 
 /// `stackctl data stage` options.

@@ -34,11 +34,17 @@ use crate::spec::file::ModelName;
 /// The models whose layouts staging checks (both read the same COCO tree).
 const MODELS: [ModelName; 2] = [ModelName::Tensorpack, ModelName::AwsSamples];
 
-fn profiles() -> Vec<Profile> {
-    MODELS
+/// The profiles whose layouts apply: the one asked for, or both Mask R-CNN models.
+fn profiles(model: Option<ModelName>) -> Vec<Profile> {
+    let models: Vec<ModelName> = model.map_or_else(|| MODELS.to_vec(), |m| vec![m]);
+    models
         .iter()
         .map(|m| Profile::embedded(*m).expect("embedded profiles are valid"))
         .collect()
+}
+
+fn is_mask_rcnn(model: Option<ModelName>) -> bool {
+    model.is_none_or(|m| MODELS.contains(&m))
 }
 
 fn weights_file(backbone: Backbone) -> String {
@@ -49,10 +55,24 @@ fn weights_file(backbone: Backbone) -> String {
     .to_owned()
 }
 
-fn requirements(backbones: &[Backbone]) -> Requirements {
-    let profiles = profiles();
-    let extra: Vec<String> = backbones.iter().map(|b| weights_file(*b)).collect();
+fn requirements(model: Option<ModelName>, backbones: &[Backbone]) -> Requirements {
+    let profiles = profiles(model);
+    // Backbone weights belong to the Mask R-CNN layout only.
+    let extra: Vec<String> = match is_mask_rcnn(model) {
+        true => backbones.iter().map(|b| weights_file(*b)).collect(),
+        false => Vec::new(),
+    };
     Requirements::from_layouts(profiles.iter().map(|p| &p.data_layout), &extra)
+}
+
+/// The prefix a model's data lives under when it has its own (`--prefix` still wins).
+fn model_prefix(flags: &DataTarget) -> Option<String> {
+    flags.prefix.clone().or_else(|| {
+        flags
+            .model
+            .and_then(|m| profiles(Some(m.model())).pop())
+            .and_then(|p| p.data_prefix)
+    })
 }
 
 /// Where staged data lives, resolved from the stack or the flags.
@@ -82,10 +102,7 @@ async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Targ
             })?;
         return Ok(Target {
             bucket: bucket.clone(),
-            prefix: flags
-                .prefix
-                .clone()
-                .unwrap_or_else(|| spec.prefix().to_string()),
+            prefix: model_prefix(flags).unwrap_or_else(|| spec.prefix().to_string()),
             datasync_task: None,
             fsx_id: None,
             from_stack: false,
@@ -104,9 +121,7 @@ async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Targ
     })?;
     Ok(Target {
         bucket,
-        prefix: flags
-            .prefix
-            .clone()
+        prefix: model_prefix(flags)
             .or_else(|| output(StackOutput::DataPrefix))
             .unwrap_or_else(|| spec.prefix().to_string()),
         datasync_task: output(StackOutput::DataSyncTaskArn),
@@ -153,7 +168,13 @@ pub async fn stage(
     if !backbones.contains(&Backbone::R50) {
         backbones.push(Backbone::R50);
     }
-    let req = requirements(&backbones);
+    let model = args.target.model.map(|m| m.model());
+    if args.download.is_some() && !is_mask_rcnn(model) {
+        return Err(usage(
+            "--download builds the Mask R-CNN COCO tree; for detectron2 stage it with --prefix detectron2/coco and no --model",
+        ));
+    }
+    let req = requirements(model, &backbones);
     let table = match (&args.download, &args.archives) {
         (None, _) => None,
         (Some(_), Some(path)) => Some(ArchiveTable::load(path)?),
@@ -166,15 +187,16 @@ pub async fn stage(
 
     let aws = super::aws_context::connect(global, &spec).await?;
     let target = resolve(&aws, &spec, &args.target).await?;
-    if target.from_stack
-        && args.to != StageTarget::S3
-        && args.target.prefix.is_some()
-        && target.stack_prefix.as_deref() != args.target.prefix.as_deref()
-    {
+    // The DataSync task copies the stack's DataPrefix only; another prefix is S3 (and FSx,
+    // which links the whole bucket, lazily).
+    let own_prefix =
+        target.from_stack && target.stack_prefix.as_deref() != Some(target.prefix.as_str());
+    if own_prefix && matches!(args.to, StageTarget::Efs | StageTarget::Fsx) {
         return Err(usage(
-            "--prefix differs from the stack's DataPrefix, which its DataSync task and the jobs read; use it with --to s3 only",
+            "the prefix differs from the stack's DataPrefix, which its DataSync task and FSx import read; use --to s3 (or all) for it",
         ));
     }
+    let to = if own_prefix { StageTarget::S3 } else { args.to };
     let progress: Arc<dyn TransferReporter> =
         Arc::from(transfer::for_output(global.output, global.quiet));
     let mut result = StageResult {
@@ -230,8 +252,14 @@ pub async fn stage(
         result.s3 = Some(summary);
     }
 
-    let want_efs = matches!(args.to, StageTarget::Efs | StageTarget::All) && target.from_stack;
-    let want_fsx = matches!(args.to, StageTarget::Fsx | StageTarget::All) && target.from_stack;
+    if own_prefix {
+        result.notes.push(format!(
+            "{}/ is not the stack's DataPrefix: staged to S3 only (FSx sees it through the bucket link)",
+            target.prefix
+        ));
+    }
+    let want_efs = matches!(to, StageTarget::Efs | StageTarget::All) && target.from_stack;
+    let want_fsx = matches!(to, StageTarget::Fsx | StageTarget::All) && target.from_stack;
     if want_efs || want_fsx {
         let missing = req.missing(listing.objects.keys().map(String::as_str));
         if !missing.is_empty() {
@@ -383,7 +411,7 @@ pub async fn status(
                 None
             }
         };
-    let models: Vec<ModelLayout> = profiles()
+    let models: Vec<ModelLayout> = profiles(flags.model.map(|m| m.model()))
         .iter()
         .map(|p| {
             let missing = Requirements::from_layouts([&p.data_layout], &[])

@@ -854,3 +854,124 @@ async fn stage_to_the_stack_uses_its_bucket_and_says_what_the_emulator_lacks() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_models_stage_under_their_own_prefix_and_layout() {
+    let emulator = Emulator::start();
+    let s3 = bucket(&emulator, "models").await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    // Object detection (seed 004): RecordIO files in train/ and validation/.
+    let rec = dir.path().join("rec");
+    fs_err::create_dir_all(rec.join("train")).unwrap();
+    fs_err::create_dir_all(rec.join("validation")).unwrap();
+    fs_err::write(rec.join("train/train.rec"), bytes(1, 70_000)).unwrap();
+    fs_err::write(rec.join("validation/val.rec"), bytes(2, 30_000)).unwrap();
+    let args = [
+        "data",
+        "stage",
+        "--model",
+        "object-detection",
+        "--from",
+        "rec",
+        "--bucket",
+        "models",
+        "--output",
+        "json",
+    ];
+    let out = summary(&stackctl_aws(e, dir.path(), &args));
+    assert_eq!(out["prefix"], "object-detection/pascal-voc");
+    assert_eq!(out["s3"]["uploaded_files"], 2);
+    let keys: Vec<String> = s3
+        .list_objects_v2()
+        .bucket("models")
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "object-detection/pascal-voc/train/train.rec",
+            "object-detection/pascal-voc/validation/val.rec"
+        ]
+    );
+    let status = summary(&stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "data",
+            "status",
+            "--model",
+            "object-detection",
+            "--bucket",
+            "models",
+            "--output",
+            "json",
+        ],
+    ));
+    assert_eq!(status["models"][0]["model"], "object-detection");
+    assert_eq!(status["models"][0]["complete"], true, "{status}");
+
+    // Without validation/ the layout is refused, naming what is missing.
+    fs_err::remove_dir_all(rec.join("validation")).unwrap();
+    let bad = stackctl_aws(e, dir.path(), &args);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("missing folder `validation/`"),
+        "{}",
+        bad.stderr
+    );
+
+    // Detectron2 (seed 003): the COCO tree under coco/, staged to detectron2/.
+    let d2 = dir.path().join("d2");
+    let files = coco_tree(&d2.join("coco"), 5, 3, 100);
+    let out = summary(&stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "data",
+            "stage",
+            "--model",
+            "detectron2",
+            "--from",
+            "d2",
+            "--bucket",
+            "models",
+            "--output",
+            "json",
+        ],
+    ));
+    assert_eq!(out["prefix"], "detectron2");
+    assert_eq!(out["s3"]["uploaded_files"], files.len());
+    s3.head_object()
+        .bucket("models")
+        .key("detectron2/coco/annotations/instances_train2017.json")
+        .send()
+        .await
+        .unwrap();
+    // --download builds the Mask R-CNN tree only.
+    let refused = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "data",
+            "stage",
+            "--model",
+            "detectron2",
+            "--download",
+            "coco2017",
+            "--bucket",
+            "models",
+        ],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--prefix detectron2/coco"),
+        "{}",
+        refused.stderr
+    );
+}
