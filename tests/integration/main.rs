@@ -9,6 +9,7 @@ mod deploy_down;
 mod deploy_faults;
 mod deploy_signal;
 mod deploy_up;
+mod docs_systems;
 mod emulator_deploy;
 mod images;
 mod jobs;
