@@ -2,7 +2,8 @@
 # The main job end to end with the embedded default stack, on this machine, without an AWS
 # account: validate and plan the stack, render and lint the template, deploy it to the local
 # AWS emulator (moto_server), read its outputs and status, stage a small COCO-shaped data set
-# (twice: the second run sends nothing) and show it, submit both Mask R-CNN images, list
+# (twice: the second run sends nothing) and show it, print the image push commands, submit both
+# Mask R-CNN images, Detectron2 (dry run) and object detection, render an EKS MPIJob, list
 # them, show one's summary, logs and metrics, and delete the stack again. (The emulator
 # completes jobs at once and writes no logs, so logs and metrics are empty there.)
 set -euo pipefail
@@ -56,8 +57,13 @@ set -x
 "$bin" data stage --from "$work/coco"
 "$bin" data stage --from "$work/coco"
 "$bin" data status
+"$bin" image push --model tensorpack --dry-run
 "$bin" job submit --model tensorpack --data efs --name demo-tensorpack
 "$bin" job submit --model aws-samples --spot --name demo-aws-samples
+"$bin" job submit --model detectron2 -p "opts=SOLVER.MAX_ITER 20000" --name demo-detectron2 --dry-run
+"$bin" job submit --model object-detection --name demo-object-detection
+"$bin" job render --target mpijob --model tensorpack --out "$work/mpijob.yaml" \
+  --image "123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-tensorpack:latest"
 "$bin" job list
 "$bin" job wait demo-tensorpack
 "$bin" job logs demo-tensorpack

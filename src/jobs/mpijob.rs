@@ -511,8 +511,10 @@ pub fn render(profile: &Profile, opts: &MpiJobOptions) -> Result<String, Vec<Str
                     image: opts.image.clone(),
                     image_pull_policy: "IfNotPresent",
                     working_dir: mpi.working_dir.clone(),
-                    command: Vec::new(),
-                    args: Vec::new(),
+                    // The launcher reaches the workers over SSH (MPI Operator v2 mounts the
+                    // keys); the images carry sshd.
+                    command: vec!["/usr/sbin/sshd".to_owned()],
+                    args: vec!["-De".to_owned()],
                     env,
                     resources: Some(Resources {
                         requests: gpu_resources.clone(),
