@@ -47,14 +47,8 @@ pub async fn submit(
             ),
         },
     };
-    // The stack file's jobs.* defaults are for the Mask R-CNN models; the other profiles
-    // bring their own (object detection runs on one ml.p3.2xlarge for an hour).
-    let stack_defaults = matches!(model, ModelName::Tensorpack | ModelName::AwsSamples);
-    let max_run = args.max_run.unwrap_or(if stack_defaults {
-        spec.jobs.max_run_seconds.get()
-    } else {
-        profile.instance.max_run_seconds
-    });
+    let defaults = instance_defaults(&spec, &profile, model);
+    let max_run = args.max_run.unwrap_or(defaults.max_run_seconds);
     let spot = args.spot || (profile.spot && !args.on_demand);
     if !spot && args.max_wait.is_some() {
         return Err(Error::JobInput(vec![
@@ -70,23 +64,12 @@ pub async fn submit(
         image,
         data: args.data,
         overrides: args.params.clone(),
-        instance_type: args.instance_type.clone().unwrap_or_else(|| {
-            if stack_defaults {
-                spec.jobs.instance_type.to_string()
-            } else {
-                profile.instance.instance_type.clone()
-            }
-        }),
-        instance_count: args.instance_count.unwrap_or(if stack_defaults {
-            spec.jobs.instance_count.get()
-        } else {
-            profile.instance.count
-        }),
-        volume_gib: if stack_defaults {
-            spec.jobs.volume_gib.get()
-        } else {
-            profile.instance.volume_gib
-        },
+        instance_type: args
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| defaults.instance_type.clone()),
+        instance_count: args.instance_count.unwrap_or(defaults.count),
+        volume_gib: defaults.volume_gib,
         max_run_seconds: max_run,
         spot: spot.then(|| {
             args.max_wait
@@ -448,7 +431,7 @@ pub fn render(
     let (_, spec) = super::load_spec(global)?;
     let model = args.model.model();
     let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
-    let stack_defaults = matches!(model, ModelName::Tensorpack | ModelName::AwsSamples);
+    let defaults = instance_defaults(&spec, &profile, model);
     let image = match (&args.image, spec.jobs.images.get(&model)) {
         (Some(image), _) => image.clone(),
         (None, Some(uri)) => uri.to_string(),
@@ -463,18 +446,11 @@ pub fn render(
         name: args.name.clone().unwrap_or_else(|| profile.name.clone()),
         namespace: args.namespace.clone(),
         image,
-        instance_type: args.instance_type.clone().unwrap_or_else(|| {
-            if stack_defaults {
-                spec.jobs.instance_type.to_string()
-            } else {
-                profile.instance.instance_type.clone()
-            }
-        }),
-        nodes: args.instance_count.unwrap_or(if stack_defaults {
-            spec.jobs.instance_count.get()
-        } else {
-            profile.instance.count
-        }),
+        instance_type: args
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| defaults.instance_type.clone()),
+        nodes: args.instance_count.unwrap_or(defaults.count),
         shared_fs: args.shared_fs,
         pvc: args.pvc.clone(),
         data_path: args
@@ -494,4 +470,36 @@ pub fn render(
         None => printer.out().write_all(manifest.as_bytes())?,
     }
     Ok(())
+}
+
+/// Instance defaults of a job before flags.
+struct InstanceDefaults {
+    instance_type: String,
+    count: u32,
+    volume_gib: u32,
+    max_run_seconds: u32,
+}
+
+/// The stack file's `jobs.*` defaults are for the Mask R-CNN models; the other profiles bring
+/// their own (object detection runs on one ml.p3.2xlarge for an hour).
+fn instance_defaults(
+    spec: &crate::spec::StackSpec,
+    profile: &Profile,
+    model: ModelName,
+) -> InstanceDefaults {
+    if matches!(model, ModelName::Tensorpack | ModelName::AwsSamples) {
+        InstanceDefaults {
+            instance_type: spec.jobs.instance_type.to_string(),
+            count: spec.jobs.instance_count.get(),
+            volume_gib: spec.jobs.volume_gib.get(),
+            max_run_seconds: spec.jobs.max_run_seconds.get(),
+        }
+    } else {
+        InstanceDefaults {
+            instance_type: profile.instance.instance_type.clone(),
+            count: profile.instance.count,
+            volume_gib: profile.instance.volume_gib,
+            max_run_seconds: profile.instance.max_run_seconds,
+        }
+    }
 }
