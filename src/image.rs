@@ -275,18 +275,25 @@ pub fn docker_commands(
 pub fn run_docker(docker: &str, command: &DockerCommand, password: &str) -> Result<(), ImageError> {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let mut child = Command::new(docker)
-        .args(&command.args)
-        .stdin(if command.password_on_stdin {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .spawn()
-        .map_err(|source| ImageError::Spawn {
-            program: docker.to_owned(),
-            source,
-        })?;
+    let mut cmd = Command::new(docker);
+    cmd.args(&command.args).stdin(if command.password_on_stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    // docker's own output goes to stderr: stdout carries only the image URI, for
+    // `IMAGE=$(stackctl image push ...)`.
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            cmd.stdout(Stdio::from(fd));
+        }
+    }
+    let mut child = cmd.spawn().map_err(|source| ImageError::Spawn {
+        program: docker.to_owned(),
+        source,
+    })?;
     if command.password_on_stdin
         && let Some(mut stdin) = child.stdin.take()
     {

@@ -32,6 +32,14 @@ pub async fn submit(
     })?;
     let mut facts = facts;
     if let Some(prefix) = &profile.data_prefix {
+        // (A channel fixed to one source says so itself, more precisely, when the request is built.)
+        let fixed_source = profile.channels.values().any(|c| c.only_from.is_some());
+        if args.data == DataSourceKind::Efs && *prefix != facts.prefix && !fixed_source {
+            return Err(Error::JobInput(vec![format!(
+                "--data efs: model `{}` reads {prefix}/, and EFS holds only the stack's DataPrefix ({}/, copied by its DataSync task); use --data s3 or fsx",
+                profile.name, facts.prefix
+            )]));
+        }
         facts.prefix = prefix.clone();
     }
     let image = match spec.jobs.images.get(&model) {

@@ -48,8 +48,9 @@ pub struct Profile {
     /// Managed spot by default (`--on-demand` turns it off).
     #[serde(default)]
     pub spot: bool,
-    /// Whether the image writes checkpoints (a spot job gets a CheckpointConfig).
-    #[serde(default = "yes")]
+    /// Whether the image writes checkpoints to /opt/ml/checkpoints and resumes from them (a
+    /// spot job then gets a CheckpointConfig).
+    #[serde(default)]
     pub checkpoints: bool,
     /// Groups of hyperparameters of which a job sets exactly one (e.g. `config-file` or
     /// `local-config-file`).
@@ -58,10 +59,6 @@ pub struct Profile {
     /// How the model runs as a Kubeflow MPIJob on EKS (none: SageMaker only).
     #[serde(default)]
     pub mpijob: Option<super::mpijob::MpiJobProfile>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// What a model's training channel must hold, relative to the data prefix.

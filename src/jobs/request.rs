@@ -126,7 +126,9 @@ pub struct AlgorithmSpecification {
     pub training_image: String,
     /// Always `File`.
     pub training_input_mode: String,
-    /// Metric definitions.
+    /// Metric definitions (none for built-in algorithms, which publish their own and refuse
+    /// definitions).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub metric_definitions: Vec<MetricDefinition>,
 }
 

@@ -184,18 +184,21 @@ pub async fn create(aws: &Aws, request: &TrainingJobRequest) -> Result<String, A
                 .training_input_mode(sm::TrainingInputMode::from(
                     r.algorithm_specification.training_input_mode.as_str(),
                 ))
-                .set_metric_definitions(Some(
-                    r.algorithm_specification
-                        .metric_definitions
-                        .iter()
-                        .map(|m| {
-                            sm::MetricDefinition::builder()
-                                .name(&m.name)
-                                .regex(&m.regex)
-                                .build()
-                        })
-                        .collect(),
-                ))
+                .set_metric_definitions(
+                    // Built-in algorithms refuse metric definitions: send none, not [].
+                    (!r.algorithm_specification.metric_definitions.is_empty()).then(|| {
+                        r.algorithm_specification
+                            .metric_definitions
+                            .iter()
+                            .map(|m| {
+                                sm::MetricDefinition::builder()
+                                    .name(&m.name)
+                                    .regex(&m.regex)
+                                    .build()
+                            })
+                            .collect()
+                    }),
+                )
                 .build(),
         )
         .role_arn(&r.role_arn)

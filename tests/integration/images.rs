@@ -214,13 +214,33 @@ async fn push_creates_the_repository_logs_in_on_stdin_builds_and_pushes() {
 #[test]
 fn the_entrypoint_keeps_the_training_exit_code_and_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let mpirun = dir.path().join("mpirun");
-    fs_err::write(
-        &mpirun,
+    let tool = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        fs_err::write(&path, body).unwrap();
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    tool(
+        "mpirun",
         "#!/bin/sh\necho \"ranks: $*\"\necho 'Traceback (most recent call last): boom' >&2\nexit 3\n",
+    );
+    // SageMaker hosts with 8 GPUs.
+    tool(
+        "nvidia-smi",
+        "#!/bin/sh\nfor i in 0 1 2 3 4 5 6 7; do echo \"GPU $i: Tesla V100-SXM2-16GB (UUID: GPU-$i)\"; done\n",
+    );
+    // What SageMaker gives a custom image: files under /opt/ml (SAGEMAKER_BASE_DIR here).
+    let base = dir.path().join("opt-ml");
+    fs_err::create_dir_all(base.join("input/config")).unwrap();
+    fs_err::write(
+        base.join("input/config/resourceconfig.json"),
+        r#"{"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}"#,
     )
     .unwrap();
-    fs_err::set_permissions(&mpirun, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fs_err::write(
+        base.join("input/config/hyperparameters.json"),
+        r#"{"images_per_epoch": "120000", "batch_norm": "SyncBN", "config:TRAIN.GRADIENT_CLIP": "0.36"}"#,
+    )
+    .unwrap();
     for model in ["tensorpack", "aws-samples"] {
         let out = Command::new("python3")
             .arg(root().join("templates/images").join(model).join("train"))
@@ -233,14 +253,7 @@ fn the_entrypoint_keeps_the_training_exit_code_and_stderr() {
                     std::env::var("PATH").unwrap()
                 ),
             )
-            .env("SM_HOSTS", r#"["algo-1"]"#)
-            .env("SM_CURRENT_HOST", "algo-1")
-            .env("SM_NUM_GPUS", "8")
-            .env(
-                "SM_HPS",
-                r#"{"images_per_epoch": "120000", "config:TRAIN.GRADIENT_CLIP": "0.36"}"#,
-            )
-            .env("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
+            .env("SAGEMAKER_BASE_DIR", &base)
             .output()
             .expect("python3 runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -253,9 +266,20 @@ fn the_entrypoint_keeps_the_training_exit_code_and_stderr() {
             stdout.contains("training exited with 3"),
             "{model}: {stdout}"
         );
-        assert!(stdout.contains("-np 8"), "{model}: {stdout}");
+        assert!(
+            stdout.contains("--host localhost:8 -np 8"),
+            "{model}: {stdout}"
+        );
+        assert!(
+            stdout.contains("BACKBONE.NORM=SyncBN"),
+            "{model}: hyperparameters.json not read: {stdout}"
+        );
         assert!(
             stdout.contains("TRAIN.GRADIENT_CLIP=0.36"),
+            "{model}: {stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("DATA.BASEDIR={}/input/data/train", base.display())),
             "{model}: {stdout}"
         );
         if model == "tensorpack" {

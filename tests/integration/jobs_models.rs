@@ -220,7 +220,13 @@ async fn detectron2_and_object_detection_jobs_read_back_field_by_field() {
     );
 
     // Bad inputs: exit 2, each problem said precisely, nothing created.
-    let cases: [(&[&str], &[&str]); 3] = [
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["--model", "detectron2", "--data", "efs"],
+            &[
+                "--data efs: model `detectron2` reads detectron2/, and EFS holds only the stack's DataPrefix",
+            ],
+        ),
         (
             &[
                 "--model",
