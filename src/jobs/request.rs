@@ -587,12 +587,17 @@ mod tests {
     }
 
     #[test]
-    fn spot_sets_wait_and_checkpoints() {
+    fn spot_sets_wait_and_checkpoints_only_for_images_that_resume() {
         let mut o = options(DataSourceKind::S3);
         o.spot = Some(800_000);
         let r = build(&profile(), &facts(), &o).unwrap();
         assert!(r.enable_managed_spot_training);
         assert_eq!(r.stopping_condition.max_wait_time_in_seconds, Some(800_000));
+        // tensorpack starts a fresh log directory: nothing to restore.
+        assert!(r.checkpoint_config.is_none());
+        let mut resuming = profile();
+        resuming.checkpoints = true;
+        let r = build(&resuming, &facts(), &o).unwrap();
         assert_eq!(
             r.checkpoint_config.unwrap().s3_uri,
             "s3://data-bucket/jobs/job-1/checkpoints"
