@@ -52,7 +52,7 @@ impl Requirements {
     }
 
     /// What a set of keys (relative paths) lacks: missing files and empty folders.
-    pub fn missing<'a>(&self, present: impl IntoIterator<Item = &'a str> + Clone) -> Vec<String> {
+    pub fn missing<'a>(&self, present: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let keys: BTreeSet<&str> = present.into_iter().collect();
         let mut missing: Vec<String> = self
             .files

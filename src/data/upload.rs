@@ -92,19 +92,8 @@ enum Outcome {
     Uploaded,
 }
 
-/// Uploads `tree` under `s3://bucket/prefix/`, skipping what is already there and identical.
-pub async fn upload(
-    s3: &aws_sdk_s3::Client,
-    tree: &LocalTree,
-    opts: &UploadOptions,
-    progress: Arc<dyn TransferReporter>,
-) -> Result<UploadSummary, DataError> {
-    let started = Instant::now();
-    let listing = remote::list(s3, &opts.bucket, &opts.prefix).await?;
-    upload_with_listing(s3, tree, &listing, opts, progress, started).await
-}
-
-/// [`upload`] with a listing made by the caller (which also needs it).
+/// Uploads `tree` under `s3://bucket/prefix/`, skipping what `listing` (the caller's
+/// [`remote::list`] of the prefix, which it also needs) shows is already there and identical.
 pub async fn upload_with_listing(
     s3: &aws_sdk_s3::Client,
     tree: &LocalTree,

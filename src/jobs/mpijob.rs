@@ -241,21 +241,14 @@ struct EmptyDir {
 }
 
 /// Template helpers of the command templates: `div` (integer division of a number given as
-/// text), `concat`, `shell` (one single-quoted word) and `shellwords` (each word quoted).
+/// text), `shell` (one single-quoted word) and `shellwords` (each word quoted); `concat` is
+/// the template engine's (render::helpers).
 mod helpers {
     #![allow(missing_docs)]
     use handlebars::handlebars_helper;
 
     handlebars_helper!(div: |a: str, b: u64| {
         a.parse::<u64>().ok().filter(|_| b > 0).map_or(0, |a| a / b)
-    });
-    handlebars_helper!(concat: |*args| {
-        args.iter()
-            .map(|a| match a {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<String>()
     });
     handlebars_helper!(shell: |s: str| shell_quote(s));
     handlebars_helper!(shellwords: |s: str| {
@@ -273,7 +266,7 @@ fn registry() -> Handlebars<'static> {
     h.set_strict_mode(true);
     h.register_escape_fn(handlebars::no_escape);
     h.register_helper("div", Box::new(helpers::div));
-    h.register_helper("concat", Box::new(helpers::concat));
+    h.register_helper("concat", Box::new(crate::render::helpers::concat));
     h.register_helper("shell", Box::new(helpers::shell));
     h.register_helper("shellwords", Box::new(helpers::shellwords));
     h

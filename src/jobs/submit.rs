@@ -98,6 +98,11 @@ pub async fn stack_facts(
 /// The default image of a profile in the stack's account (from the role ARN) and region.
 pub fn default_image(role_arn: &str, region: &str, repository: &str, tag: &str) -> String {
     let account = role_arn.split(':').nth(4).unwrap_or_default();
+    ecr_image_uri(account, region, repository, tag)
+}
+
+/// `<account>.dkr.ecr.<region>.<domain>/<repository>:<tag>`.
+pub fn ecr_image_uri(account: &str, region: &str, repository: &str, tag: &str) -> String {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
@@ -127,8 +132,8 @@ pub fn registry_image(
             accounts.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
-    Ok(default_image(
-        &format!("arn:aws:iam::{account}:role/x"),
+    Ok(ecr_image_uri(
+        account,
         region,
         &image.repository,
         &image.tag,

@@ -111,7 +111,7 @@ pub struct Renderer {
 
 /// Template helpers: `yaml` quotes a scalar for YAML, `concat` joins strings, `indent` indents
 /// every non-empty line of a block.
-mod helpers {
+pub(crate) mod helpers {
     #![allow(missing_docs)]
     use handlebars::{
         Context, Handlebars, Helper, HelperDef, JsonValue as Json, RenderContext, RenderError,
