@@ -226,7 +226,7 @@ pub async fn stage(
 
     let listing_started = Instant::now();
     let mut uploaded_now = None;
-    let mut listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;
+    let listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;
     // Given a source, S3 is always the first stop: EFS and FSx are filled from it.
     if let Some(tree) = &tree {
         let opts = UploadOptions {
@@ -241,8 +241,9 @@ pub async fn stage(
                 "the upload stopped; run the same command again: files already there are skipped and a large file resumes from its last part".to_owned()
             )),
         };
+        // No second listing: the tree passed the same layout check, so the prefix is complete,
+        // and this run's uploads are dated `now` below.
         if summary.uploaded_files > 0 {
-            listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;
             // S3 dates a multipart object by its upload's start, which can be older than the
             // last copy; what this run sent is newer than anything copied before it.
             uploaded_now = Some(aws_sdk_s3::primitives::DateTime::from(
@@ -260,7 +261,7 @@ pub async fn stage(
     }
     let want_efs = matches!(to, StageTarget::Efs | StageTarget::All) && target.from_stack;
     let want_fsx = matches!(to, StageTarget::Fsx | StageTarget::All) && target.from_stack;
-    if want_efs || want_fsx {
+    if (want_efs || want_fsx) && tree.is_none() {
         let missing = req.missing(listing.objects.keys().map(String::as_str));
         if !missing.is_empty() {
             return Err(Error::Data(DataError::Incomplete {
