@@ -14,7 +14,7 @@ cargo build --locked --release --quiet
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release/stackctl"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+"$venv/bin/python" scripts/moto-server.py -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto=$!
 trap 'kill "$moto" 2>/dev/null || true; rm -rf "$work"' EXIT
 sleep 2

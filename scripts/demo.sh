@@ -18,7 +18,7 @@ work="$(mktemp -d)"
 
 # The emulator on 127.0.0.1 and a free port; fake credentials that only it accepts.
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+"$venv/bin/python" scripts/moto-server.py -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto=$!
 trap 'kill "$moto" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do

@@ -301,7 +301,7 @@ pub async fn stage(
         match &target.fsx_id {
             Some(fs) => {
                 let import = tokio::select! {
-                    r = fsx_import::import(&aws.fsx, fs, &target.prefix, latest, args.force, !args.no_wait, progress.clone()) => r?,
+                    r = fsx_import::import(&aws.fsx, fs, &target.bucket, &target.prefix, latest, args.force, !args.no_wait, progress.clone()) => r?,
                     _ = tokio::signal::ctrl_c() => return Err(interrupted(
                         "the FSx import keeps running; `stackctl data status` shows it".to_owned()
                     )),

@@ -1,7 +1,12 @@
-//! FSx for Lustre: the file system imports the data bucket (ImportPath or a data repository
-//! association, with auto-import). New objects show up lazily; an import task
+//! FSx for Lustre: the file system is linked to the data bucket through a data repository
+//! association (file system path `/` to `s3://<bucket>/`, with auto-import), for SCRATCH_2 and
+//! PERSISTENT_2 alike. New objects show up lazily; an import task
 //! (IMPORT_METADATA_FROM_REPOSITORY on the data prefix) makes the whole tree visible before a
 //! job starts. It runs when objects changed since the last successful import, or with --force.
+//!
+//! The FSx API reference (CreateDataRepositoryTask, `Paths`) says that for import tasks the
+//! paths are locations in the linked S3 bucket, `s3://bucket-name/prefix/`, not file system
+//! paths (those are for export and release tasks); see [`import_path`].
 
 use std::sync::Arc;
 
@@ -118,10 +123,26 @@ pub async fn last_import(
         }))
 }
 
-/// Imports `prefix` into the file system unless it is up to date with `latest_change`.
+/// The `Paths` entry of an import task for `prefix` of `bucket`: an S3 URI ending in `/`, so
+/// `train` does not also import `train2017/` (FSx API reference, CreateDataRepositoryTask:
+/// "For import tasks, the list contains paths in the Amazon S3 bucket ... in the format
+/// s3://bucket-name/prefix"). An empty prefix imports the whole bucket.
+pub fn import_path(bucket: &str, prefix: &str) -> String {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        format!("s3://{bucket}/")
+    } else {
+        format!("s3://{bucket}/{prefix}/")
+    }
+}
+
+/// Imports `prefix` of `bucket` into the file system unless it is up to date with
+/// `latest_change`.
+#[allow(clippy::too_many_arguments)]
 pub async fn import(
     client: &aws_sdk_fsx::Client,
     file_system_id: &str,
+    bucket: &str,
     prefix: &str,
     latest_change: Option<DateTime>,
     force: bool,
@@ -156,7 +177,7 @@ pub async fn import(
             .create_data_repository_task()
             .r#type(DataRepositoryTaskType::Import)
             .file_system_id(file_system_id)
-            .paths(prefix.trim_matches('/'))
+            .paths(import_path(bucket, prefix))
             .report(CompletionReport::builder().enabled(false).build())
             .send()
             .await
@@ -290,8 +311,10 @@ mod tests {
             });
         let create = mock!(aws_sdk_fsx::Client::create_data_repository_task)
             .match_requests(|r| {
+                // The FSx API reference, CreateDataRepositoryTask: import paths are S3 URIs in
+                // the linked bucket (s3://bucket-name/prefix/), not file system paths.
                 r.file_system_id() == Some(FS)
-                    && r.paths() == ["mask-rcnn/sagemaker/input/train"]
+                    && r.paths() == ["s3://coco-data/mask-rcnn/sagemaker/input/train/"]
                     && r.r#type() == Some(&DataRepositoryTaskType::Import)
                     && r.report().is_some_and(|c| c.enabled() == Some(false))
             })
@@ -327,6 +350,7 @@ mod tests {
         let done = import(
             &client,
             FS,
+            "coco-data",
             "/mask-rcnn/sagemaker/input/train/",
             Some(DateTime::from_secs(2_000)),
             false,
@@ -340,6 +364,13 @@ mod tests {
         assert_eq!(done.files, 120);
         assert_eq!(create.num_calls(), 1);
         assert_eq!(started.elapsed(), POLL_INTERVAL);
+    }
+
+    #[test]
+    fn import_paths_are_s3_uris_of_the_prefix() {
+        assert_eq!(import_path("b", "coco/2017"), "s3://b/coco/2017/");
+        assert_eq!(import_path("b", "/coco/"), "s3://b/coco/");
+        assert_eq!(import_path("b", ""), "s3://b/");
     }
 
     #[tokio::test(start_paused = true)]
@@ -358,6 +389,7 @@ mod tests {
         let done = import(
             &client,
             FS,
+            "coco-data",
             "p",
             Some(DateTime::from_secs(2_000)),
             false,
@@ -394,9 +426,18 @@ mod tests {
             .match_requests(|r| r.task_ids() == ["task-new"])
             .then_output(move || listed(vec![failed()]));
         let client = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, [&history, &create, &poll]);
-        let err = import(&client, FS, "p", None, true, true, Arc::new(Silent))
-            .await
-            .unwrap_err();
+        let err = import(
+            &client,
+            FS,
+            "coco-data",
+            "p",
+            None,
+            true,
+            true,
+            Arc::new(Silent),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "the FSx import task task-new ended FAILED: The data repository is not accessible"

@@ -246,7 +246,32 @@ pub async fn down(
     Ok(outcome("DELETE_COMPLETE", notes))
 }
 
-/// The stack's resources, with the template's `DeletionPolicy: Retain` marked.
+/// Resource types that hold data: kept when the deployed template cannot be read.
+const DATA_TYPES: [&str; 2] = ["AWS::S3::Bucket", "AWS::EFS::FileSystem"];
+
+/// Whether CloudFormation keeps `logical` when the stack is deleted, by its `DeletionPolicy`
+/// in the deployed template (`template` is None when it could not be parsed). Fails closed:
+/// `Retain`, `RetainExceptOnCreate` (the CloudFormation reference: "behaves like Retain for
+/// stack operations, except for the stack operation that initially created the resource"),
+/// `Snapshot` and any value not known here count as kept, and so does every data-holding
+/// resource of a template that cannot be read; only `Delete` or no policy at all is deleted.
+pub(crate) fn retained_by(
+    template: Option<&serde_yaml::Value>,
+    logical: &str,
+    resource_type: &str,
+) -> bool {
+    let Some(doc) = template else {
+        return DATA_TYPES.contains(&resource_type);
+    };
+    match &doc["Resources"][logical]["DeletionPolicy"] {
+        serde_yaml::Value::Null => false,
+        serde_yaml::Value::String(policy) => policy != "Delete",
+        // A policy this code cannot read (an intrinsic function, say): keep it.
+        _ => true,
+    }
+}
+
+/// The stack's resources, with those the template's `DeletionPolicy` keeps marked.
 async fn record(aws: &Aws, stack_id: &str) -> Result<Vec<Recorded>, AwsError> {
     let template = aws
         .cfn
@@ -256,10 +281,11 @@ async fn record(aws: &Aws, stack_id: &str) -> Result<Vec<Recorded>, AwsError> {
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("GetTemplate", e))?;
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(template.template_body().unwrap_or_default()).unwrap_or_default();
-    let retained =
-        |logical: &str| doc["Resources"][logical]["DeletionPolicy"].as_str() == Some("Retain");
+    let doc: Option<serde_yaml::Value> = template
+        .template_body()
+        .and_then(|body| serde_yaml::from_str(body).ok())
+        .filter(|d: &serde_yaml::Value| d["Resources"].is_mapping());
+    let retained = |logical: &str, ty: &str| retained_by(doc.as_ref(), logical, ty);
     let mut recorded = Vec::new();
     let mut pages = aws
         .cfn
@@ -279,7 +305,7 @@ async fn record(aws: &Aws, stack_id: &str) -> Result<Vec<Recorded>, AwsError> {
                 logical_id: logical.to_owned(),
                 resource_type: r.resource_type().unwrap_or_default().to_owned(),
                 physical_id: r.physical_resource_id().unwrap_or_default().to_owned(),
-                retained: retained(logical),
+                retained: retained(logical, r.resource_type().unwrap_or_default()),
             });
         }
     }

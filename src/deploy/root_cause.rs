@@ -43,9 +43,51 @@ pub fn rank(events: &[ResourceEvent], stack_type: &str) -> Vec<ResourceEvent> {
     ranked.into_iter().map(|(_, _, e)| e.clone()).collect()
 }
 
+/// Reasons that mean a service could not yet assume a role the same stack had just created:
+/// IAM is eventually consistent (IAM user guide, "Changes that I make are not always
+/// immediately visible"), so a re-run usually succeeds.
+const ROLE_PROPAGATION_MARKERS: &[&str] = &[
+    "unable to assume role",
+    "could not assume role",
+    "not authorized to perform: sts:assumerole",
+    "cannot assume role",
+    "unable to assume the role",
+];
+
+/// What a root cause means, when it is a known race rather than a mistake in the stack file.
+pub fn explain(event: &ResourceEvent) -> Option<&'static str> {
+    let reason = event.reason.as_deref()?.to_ascii_lowercase();
+    ROLE_PROPAGATION_MARKERS
+        .iter()
+        .any(|m| reason.contains(m))
+        .then_some(
+            "the service could not yet assume a role this stack created seconds earlier (IAM changes take a few seconds to propagate); nothing is wrong with the stack file: run `stackctl up` again",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_iam_propagation_race_is_named() {
+        // DataSync's CreateLocationS3 answer when the bucket access role is not yet visible
+        // (DataSync user guide, "Troubleshooting": "DataSync is unable to assume the role").
+        let race = ev(
+            "DataSyncS3Location",
+            "AWS::DataSync::LocationS3",
+            "CREATE_FAILED",
+            "Resource handler returned message: \"DataSync location access test failed: could not perform s3:ListObjectsV2 on bucket. Unable to assume role. Reason: Access denied when calling sts:AssumeRole\"",
+        );
+        assert!(explain(&race).unwrap().contains("run `stackctl up` again"));
+        let mistake = ev(
+            "Fsx",
+            "AWS::FSx::FileSystem",
+            "CREATE_FAILED",
+            "Invalid storage capacity",
+        );
+        assert_eq!(explain(&mistake), None);
+    }
 
     fn ev(id: &str, ty: &str, status: &str, reason: &str) -> ResourceEvent {
         ResourceEvent {

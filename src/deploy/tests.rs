@@ -619,3 +619,28 @@ async fn update_rollback_failed_is_explained_and_continued_on_request() {
     assert_eq!(cont.num_calls(), 1);
     assert_eq!(outcome.status, "NO_CHANGES");
 }
+
+/// Retention decided from the deployed template fails closed (defect 5 of issue 10): the
+/// CloudFormation user guide's DeletionPolicy attribute page lists `Delete`, `Retain`,
+/// `RetainExceptOnCreate` and `Snapshot`; only `Delete` (or no policy) lets the sweep delete.
+#[test]
+fn retention_understands_retain_except_on_create_and_fails_closed() {
+    use super::down::retained_by;
+    let doc: serde_yaml::Value = serde_yaml::from_str(
+        "Resources:\n  Efs:\n    Type: AWS::EFS::FileSystem\n    DeletionPolicy: RetainExceptOnCreate\n  \
+         Bucket:\n    Type: AWS::S3::Bucket\n    DeletionPolicy: Retain\n  \
+         Gone:\n    Type: AWS::EFS::FileSystem\n    DeletionPolicy: Delete\n  \
+         Vpc:\n    Type: AWS::EC2::VPC\n  \
+         Odd:\n    Type: AWS::EFS::FileSystem\n    DeletionPolicy: !If [Keep, Retain, Delete]\n",
+    )
+    .unwrap();
+    assert!(retained_by(Some(&doc), "Efs", "AWS::EFS::FileSystem"));
+    assert!(retained_by(Some(&doc), "Bucket", "AWS::S3::Bucket"));
+    assert!(!retained_by(Some(&doc), "Gone", "AWS::EFS::FileSystem"));
+    assert!(!retained_by(Some(&doc), "Vpc", "AWS::EC2::VPC"));
+    assert!(retained_by(Some(&doc), "Odd", "AWS::EFS::FileSystem"));
+    // A template that could not be read keeps every data-holding resource.
+    assert!(retained_by(None, "Efs", "AWS::EFS::FileSystem"));
+    assert!(retained_by(None, "Bucket", "AWS::S3::Bucket"));
+    assert!(!retained_by(None, "Vpc", "AWS::EC2::VPC"));
+}

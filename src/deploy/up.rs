@@ -395,6 +395,14 @@ fn finish(
                 .to_owned(),
         );
     }
+    let failures = if success {
+        Vec::new()
+    } else {
+        root_cause::rank(&settled.events, STACK_TYPE)
+    };
+    if let Some(why) = failures.first().and_then(root_cause::explain) {
+        notes.push(why.to_owned());
+    }
     Outcome {
         stack: req.stack.to_owned(),
         status,
@@ -406,11 +414,7 @@ fn finish(
             .unwrap_or_default(),
         duration_seconds: started.elapsed().as_secs_f64(),
         api_calls: aws.counter().calls(),
-        failures: if success {
-            Vec::new()
-        } else {
-            root_cause::rank(&settled.events, STACK_TYPE)
-        },
+        failures,
         notes,
     }
 }

@@ -62,7 +62,7 @@ pub struct Refs {
     pub bucket_objects_arn: String,
     /// ARN pattern of the objects under the data prefix.
     pub prefix_objects_arn: String,
-    /// `s3://<bucket>` for FSx import.
+    /// `s3://<bucket>/`, the data repository path of the FSx association.
     pub bucket_url: String,
     /// EFS id (null when EFS is disabled).
     pub efs: Option<String>,
@@ -120,8 +120,11 @@ pub struct RouteTableCtx {
 pub struct EfsCtx {
     /// The stack creates the file system.
     pub create: bool,
-    /// `Retain` or `Delete`.
+    /// `RetainExceptOnCreate` (kept, except when the create that made it rolls back) or
+    /// `Delete`.
     pub deletion_policy: &'static str,
+    /// `Retain` or `Delete` (UpdateReplacePolicy has no RetainExceptOnCreate).
+    pub update_replace_policy: &'static str,
     /// `elastic` or `bursting`.
     pub throughput_mode: &'static str,
     /// Mount targets to create.
@@ -153,7 +156,7 @@ pub struct DataSyncCtx {
 /// FSx for Lustre.
 #[derive(Debug, Serialize)]
 pub struct FsxCtx {
-    /// SCRATCH_2 (ImportPath) rather than PERSISTENT_2 (data repository association).
+    /// SCRATCH_2 (no per-unit throughput) rather than PERSISTENT_2.
     pub scratch: bool,
     /// Deployment type.
     pub deployment_type: &'static str,
@@ -174,17 +177,23 @@ pub struct IamCtx {
     pub ecr_repositories: Vec<String>,
     /// Secret with the notebook's git credentials.
     pub git_secret_arn: Option<String>,
+    /// ARN of the stack's VPC (`!Sub`), the `ec2:Vpc` condition of the interface actions.
+    pub vpc_arn: String,
+    /// ARNs of the private subnets (`!Sub`): the only subnets training jobs create
+    /// interfaces in, and the `ec2:Subnet` condition of the interface actions.
+    pub subnet_arns: Vec<String>,
+    /// ARN of the shared security group (`!Sub`).
+    pub security_group_arn: String,
 }
 
-/// The notebook instance.
+/// The notebook instance. It, its lifecycle configuration and its code repository have no
+/// custom names: CloudFormation names them, so it can replace them when a property that
+/// requires replacement (subnet, security groups, platform) changes; the name is the
+/// `NotebookInstanceName` output.
 #[derive(Debug, Serialize)]
 pub struct NotebookCtx {
-    /// Instance name.
-    pub name: String,
-    /// Lifecycle configuration name.
-    pub lifecycle_name: String,
-    /// Code repository name.
-    pub repository_name: String,
+    /// `Name` tag of the instance.
+    pub name_tag: String,
     /// Instance type.
     pub instance_type: String,
     /// Platform identifier.
@@ -251,12 +260,70 @@ fn reference(id: &str) -> String {
     format!("!Ref {id}")
 }
 
+/// `!Sub` ARN of an EC2 resource of this account and region; `id` is a literal id or a
+/// `Fn::Sub` reference such as `${PrivateSubnet1}`.
+fn ec2_arn(kind: &str, id: &str) -> String {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/{id}"
+    ))
+}
+
+/// The network's ids as `Fn::Sub` text: literal ids of an existing network, references to the
+/// created one.
+struct NetworkIds {
+    vpc: String,
+    security_group: String,
+    private_subnets: Vec<String>,
+}
+
+impl NetworkIds {
+    fn new(spec: &StackSpec, network: Option<&NetworkCtx>) -> Self {
+        match (&spec.network, network) {
+            (Network::Existing(x), _) => Self {
+                vpc: x.vpc_id.to_string(),
+                security_group: x.security_group_id.to_string(),
+                private_subnets: x
+                    .private_subnet_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            },
+            (Network::Create(_), Some(n)) => Self {
+                vpc: "${Vpc}".to_owned(),
+                security_group: format!("${{{}.GroupId}}", ids::SECURITY_GROUP),
+                private_subnets: n
+                    .private_subnets
+                    .iter()
+                    .map(|s| format!("${{{}}}", s.id))
+                    .collect(),
+            },
+            (Network::Create(_), None) => unreachable!("a created network has a context"),
+        }
+    }
+}
+
+/// Deletion and update-replace policies (CloudFormation user guide, DeletionPolicy and
+/// UpdateReplacePolicy attributes).
+pub mod policy {
+    /// Kept when the stack is deleted or the resource replaced.
+    pub const RETAIN: &str = "Retain";
+    /// Kept like `Retain`, except when the operation that created it rolls back: a failed
+    /// first `up` leaves no orphaned bucket or file system behind.
+    pub const RETAIN_EXCEPT_ON_CREATE: &str = "RetainExceptOnCreate";
+    /// Deleted with the stack.
+    pub const DELETE: &str = "Delete";
+}
+
 /// Logical ids used by more than one partial.
 pub mod ids {
     /// The security group.
     pub const SECURITY_GROUP: &str = "SecurityGroup";
     /// Its self-referencing ingress rule.
     pub const SECURITY_GROUP_INGRESS: &str = "SecurityGroupIngressSelf";
+    /// Its self-referencing egress rule.
+    pub const SECURITY_GROUP_EGRESS: &str = "SecurityGroupEgressSelf";
+    /// The execution role's policy.
+    pub const ROLE_POLICY: &str = "ExecutionRolePolicy";
     /// The S3 gateway endpoint.
     pub const S3_ENDPOINT: &str = "S3GatewayEndpoint";
     /// The data bucket.
@@ -285,16 +352,26 @@ impl StackContext {
             Network::Existing(_) => None,
         };
         let refs = refs(spec, network.as_ref());
-        let sg_rule = network
-            .as_ref()
-            .map(|_| ids::SECURITY_GROUP_INGRESS.to_owned());
+        // The rules of the created group, which FSx checks when it is created.
+        let sg_rules: Vec<String> = match network {
+            Some(_) => vec![
+                ids::SECURITY_GROUP_INGRESS.to_owned(),
+                ids::SECURITY_GROUP_EGRESS.to_owned(),
+            ],
+            None => Vec::new(),
+        };
 
         let efs = spec.efs.as_ref().map(|e| EfsCtx {
             create: e.existing_id.is_none(),
-            deletion_policy: if e.retain || e.existing_id.is_some() {
-                "Retain"
+            deletion_policy: if e.retain {
+                policy::RETAIN_EXCEPT_ON_CREATE
             } else {
-                "Delete"
+                policy::DELETE
+            },
+            update_replace_policy: if e.retain {
+                policy::RETAIN
+            } else {
+                policy::DELETE
             },
             throughput_mode: e.throughput_mode.as_cfn(),
             mount_targets: if e.create_mount_targets {
@@ -320,27 +397,16 @@ impl StackContext {
             },
         });
 
-        let datasync = efs.as_ref().map(|e| {
-            let (subnet, group) = match (&spec.network, &network) {
-                (Network::Existing(x), _) => (
-                    x.private_subnet_ids[0].to_string(),
-                    x.security_group_id.to_string(),
-                ),
-                (Network::Create(_), Some(n)) => (
-                    format!("${{{}}}", n.private_subnets[0].id),
-                    format!("${{{}.GroupId}}", ids::SECURITY_GROUP),
-                ),
-                (Network::Create(_), None) => unreachable!("a created network has a context"),
-            };
-            DataSyncCtx {
-                subnet_arn: sub(&format!(
-                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/{subnet}"
-                )),
-                security_group_arn: sub(&format!(
-                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/{group}"
-                )),
-                depends_on: e.mount_targets.first().map(|m| m.id.clone()).into_iter().collect(),
-            }
+        let net_ids = NetworkIds::new(spec, network.as_ref());
+        let datasync = efs.as_ref().map(|e| DataSyncCtx {
+            subnet_arn: ec2_arn("subnet", &net_ids.private_subnets[0]),
+            security_group_arn: ec2_arn("security-group", &net_ids.security_group),
+            depends_on: e
+                .mount_targets
+                .first()
+                .map(|m| m.id.clone())
+                .into_iter()
+                .collect(),
         });
 
         let fsx = spec.fsx.as_ref().map(|f| FsxCtx {
@@ -349,8 +415,9 @@ impl StackContext {
             storage_gib: f.storage_gib,
             per_unit_storage_throughput: f.per_unit_storage_throughput,
             auto_import: f.auto_import,
-            // FSx checks at creation that the group admits Lustre traffic.
-            depends_on: sg_rule.iter().cloned().collect(),
+            // FSx checks at creation that the group admits Lustre traffic from itself, in and
+            // out (the FSx for Lustre user guide, "File system access control with Amazon VPC").
+            depends_on: sg_rules.clone(),
         });
 
         let mut ecr_repositories = vec![sub(
@@ -373,6 +440,13 @@ impl StackContext {
         let iam = IamCtx {
             ecr_repositories,
             git_secret_arn,
+            vpc_arn: ec2_arn("vpc", &net_ids.vpc),
+            subnet_arns: net_ids
+                .private_subnets
+                .iter()
+                .map(|s| ec2_arn("subnet", s))
+                .collect(),
+            security_group_arn: ec2_arn("security-group", &net_ids.security_group),
         };
 
         let notebook = match &spec.notebook {
@@ -386,10 +460,13 @@ impl StackContext {
                     }),
                     fsx: spec.fsx.is_some(),
                 })?;
-                let mut depends_on: Vec<String> = efs
-                    .iter()
-                    .flat_map(|e| e.mount_targets.iter().map(|m| m.id.clone()))
-                    .collect();
+                // The on-start script calls FSx with the execution role: its policy must exist
+                // before the notebook starts.
+                let mut depends_on: Vec<String> = vec![ids::ROLE_POLICY.to_owned()];
+                depends_on.extend(
+                    efs.iter()
+                        .flat_map(|e| e.mount_targets.iter().map(|m| m.id.clone())),
+                );
                 if let Some(net) = &network {
                     // The on-start script installs the Lustre client through the NAT.
                     depends_on.push(format!(
@@ -400,9 +477,7 @@ impl StackContext {
                     depends_on.push(ids::S3_ENDPOINT.to_owned());
                 }
                 Some(NotebookCtx {
-                    name: format!("{name}-notebook"),
-                    lifecycle_name: format!("{name}-lifecycle"),
-                    repository_name: format!("{name}-repo"),
+                    name_tag: format!("{name}-notebook"),
                     instance_type: n.instance_type.to_string(),
                     platform: n.platform.as_cfn(),
                     root_access: if n.root_access { "Enabled" } else { "Disabled" },
@@ -524,13 +599,13 @@ fn refs(spec: &StackSpec, network: Option<&NetworkCtx>) -> Refs {
             quote(b.as_str()),
             sub(&format!("arn:${{AWS::Partition}}:s3:::{b}")),
             sub(&format!("arn:${{AWS::Partition}}:s3:::{b}/*")),
-            quote(&format!("s3://{b}")),
+            quote(&format!("s3://{b}/")),
         ),
         None => (
             reference(ids::DATA_BUCKET),
             get_att(ids::DATA_BUCKET, "Arn"),
             sub(&format!("${{{}.Arn}}/*", ids::DATA_BUCKET)),
-            sub(&format!("s3://${{{}}}", ids::DATA_BUCKET)),
+            sub(&format!("s3://${{{}}}/", ids::DATA_BUCKET)),
         ),
     };
     let prefix_objects_arn = match spec.existing_bucket() {

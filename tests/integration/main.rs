@@ -10,6 +10,7 @@ mod deploy_faults;
 mod deploy_signal;
 mod deploy_up;
 mod docs_systems;
+mod e2e_aws;
 mod emulator_deploy;
 mod images;
 mod jobs;

@@ -20,13 +20,17 @@ impl Emulator {
     /// Starts moto_server and waits until it accepts connections.
     #[track_caller]
     pub fn start() -> Emulator {
-        let moto = super::dev_tool("moto_server");
+        // moto_server through scripts/moto-server.py, which adds the one CloudFormation
+        // behaviour stackctl relies on that moto lacks (RetainExceptOnCreate keeps on delete).
+        super::dev_tool("moto_server");
+        let python = super::dev_tool("python");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let log = tempfile::NamedTempFile::new().unwrap();
-        let child = Command::new(moto)
+        let child = Command::new(python)
+            .arg(super::root().join("scripts/moto-server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(log.reopen().unwrap())
