@@ -361,7 +361,8 @@ pub struct SubmitArgs {
     /// Maximum run time in seconds (default: the stack file's jobs.max_run_seconds).
     #[arg(long, value_name = "SECONDS")]
     pub max_run: Option<u32>,
-    /// Use managed spot instances. None of the images resumes from checkpoints, so an
+    /// Use managed spot instances. The tensorpack and aws-samples images save a checkpoint
+    /// every epoch and resume from it (the job gets a CheckpointConfig); with the others an
     /// interruption restarts the training. The object-detection profile uses spot by default.
     #[arg(long, conflicts_with = "on_demand")]
     pub spot: bool,

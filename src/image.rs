@@ -18,6 +18,7 @@ use crate::spec::file::ModelName;
 pub const DLC_ACCOUNT: &str = "763104351884";
 
 const COMMON: &str = include_str!("../templates/images/common/sagemaker_mpi.py");
+const ENTRYPOINT: &str = include_str!("../templates/images/common/entrypoint.sh");
 const TENSORPACK_DOCKERFILE: &str = include_str!("../templates/images/tensorpack/Dockerfile");
 const TENSORPACK_TRAIN: &str = include_str!("../templates/images/tensorpack/train");
 const AWS_SAMPLES_DOCKERFILE: &str = include_str!("../templates/images/aws-samples/Dockerfile");
@@ -66,17 +67,19 @@ pub enum ImageError {
 }
 
 /// The files of a model's build context, by name.
-pub fn context_files(model: ModelName) -> Result<[(&'static str, &'static str); 3], ImageError> {
+pub fn context_files(model: ModelName) -> Result<[(&'static str, &'static str); 4], ImageError> {
     match model {
         ModelName::Tensorpack => Ok([
             ("Dockerfile", TENSORPACK_DOCKERFILE),
             ("train", TENSORPACK_TRAIN),
             ("sagemaker_mpi.py", COMMON),
+            ("entrypoint.sh", ENTRYPOINT),
         ]),
         ModelName::AwsSamples => Ok([
             ("Dockerfile", AWS_SAMPLES_DOCKERFILE),
             ("train", AWS_SAMPLES_TRAIN),
             ("sagemaker_mpi.py", COMMON),
+            ("entrypoint.sh", ENTRYPOINT),
         ]),
         other => Err(ImageError::NoTemplate(other.as_str().to_owned())),
     }

@@ -40,7 +40,7 @@ pub async fn run(
             })?;
         }
         printer.status(format!(
-            "would write the build context to {} (templates/images/{}/ and common/sagemaker_mpi.py); each login reads an ECR token on stdin",
+            "would write the build context to {} (templates/images/{}/ and common/); each login reads an ECR token on stdin",
             context.display(),
             model.as_str()
         ))?;

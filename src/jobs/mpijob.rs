@@ -13,29 +13,82 @@ use serde::{Deserialize, Serialize};
 
 use super::profile::Profile;
 
-/// GPUs per node of the GPU instance types EKS users run these models on.
-const GPUS: [(&str, u32); 20] = [
-    ("p3.2xlarge", 1),
-    ("p3.8xlarge", 4),
-    ("p3.16xlarge", 8),
-    ("p3dn.24xlarge", 8),
-    ("p4d.24xlarge", 8),
-    ("p4de.24xlarge", 8),
-    ("p5.48xlarge", 8),
-    ("p5e.48xlarge", 8),
-    ("g4dn.12xlarge", 4),
-    ("g4dn.metal", 8),
-    ("g5.xlarge", 1),
-    ("g5.2xlarge", 1),
-    ("g5.12xlarge", 4),
-    ("g5.24xlarge", 4),
-    ("g5.48xlarge", 8),
-    ("g6.xlarge", 1),
-    ("g6.12xlarge", 4),
-    ("g6.24xlarge", 4),
-    ("g6.48xlarge", 8),
-    ("g6e.48xlarge", 8),
+/// A GPU node type EKS users run these models on.
+struct NodeType {
+    /// EC2 instance type.
+    name: &'static str,
+    /// NVIDIA GPUs.
+    gpus: u32,
+    /// EFA interfaces (`vpc.amazonaws.com/efa` of the EFA device plugin): one per network card
+    /// that takes one (EC2 User Guide, "Elastic Fabric Adapter", supported instance types,
+    /// and "Network cards"); 0 without EFA.
+    efa: u32,
+    /// EFA RDMA read/write (GPUDirect RDMA): FI_EFA_USE_DEVICE_RDMA=1 ("Get started with EFA
+    /// and NCCL" sets it on p4d, p4de, p5 and p5e only).
+    rdma: bool,
+}
+
+const fn node(name: &'static str, gpus: u32, efa: u32, rdma: bool) -> NodeType {
+    NodeType {
+        name,
+        gpus,
+        efa,
+        rdma,
+    }
+}
+
+/// The node types, their GPUs and EFA interfaces: the one place these facts live.
+const NODE_TYPES: [NodeType; 20] = [
+    node("p3.2xlarge", 1, 0, false),
+    node("p3.8xlarge", 4, 0, false),
+    node("p3.16xlarge", 8, 0, false),
+    node("p3dn.24xlarge", 8, 1, false),
+    node("p4d.24xlarge", 8, 4, true),
+    node("p4de.24xlarge", 8, 4, true),
+    node("p5.48xlarge", 8, 32, true),
+    node("p5e.48xlarge", 8, 32, true),
+    node("g4dn.12xlarge", 4, 1, false),
+    node("g4dn.metal", 8, 1, false),
+    node("g5.xlarge", 1, 0, false),
+    node("g5.2xlarge", 1, 0, false),
+    node("g5.12xlarge", 4, 1, false),
+    node("g5.24xlarge", 4, 1, false),
+    node("g5.48xlarge", 8, 1, false),
+    node("g6.xlarge", 1, 0, false),
+    node("g6.12xlarge", 4, 1, false),
+    node("g6.24xlarge", 4, 1, false),
+    node("g6.48xlarge", 8, 1, false),
+    node("g6e.48xlarge", 8, 4, false),
 ];
+
+/// The extended resource the EFA Kubernetes device plugin advertises (EKS User Guide, "Run
+/// machine learning training on Amazon EKS with Elastic Fabric Adapter").
+const EFA_RESOURCE: &str = "vpc.amazonaws.com/efa";
+
+/// What libfabric and NCCL need to use EFA instead of falling back to TCP sockets (EC2 User
+/// Guide, "Get started with EFA and NCCL"; the EKS EFA guide's MPIJob): the EFA provider,
+/// fork safety (the data loaders fork), GPUDirect RDMA where the node has it.
+fn efa_env(node: &NodeType) -> Vec<(&'static str, &'static str)> {
+    let mut env = vec![("FI_PROVIDER", "efa"), ("FI_EFA_FORK_SAFE", "1")];
+    if node.rdma {
+        env.push(("FI_EFA_USE_DEVICE_RDMA", "1"));
+    }
+    env
+}
+
+/// Kubernetes pulls `:latest` or an untagged image only with `Always` (its default for them),
+/// so a re-pushed image is not run stale from a node's cache; a digest or another tag is
+/// immutable by convention and keeps `IfNotPresent`.
+fn pull_policy(image: &str) -> &'static str {
+    if image.contains("@sha256:") {
+        return "IfNotPresent";
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, tag)) if tag != "latest" => "IfNotPresent",
+        _ => "Always",
+    }
+}
 
 /// The profile's `mpijob` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -272,18 +325,28 @@ fn registry() -> Handlebars<'static> {
     h
 }
 
+fn node_type(instance_type: &str) -> Result<&'static NodeType, String> {
+    let name = instance_type.strip_prefix("ml.").unwrap_or(instance_type);
+    NODE_TYPES.iter().find(|n| n.name == name).ok_or_else(|| {
+        format!(
+            "instance type `{instance_type}`: not a known GPU type; known: {}",
+            NODE_TYPES
+                .iter()
+                .map(|n| n.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
 /// The GPU count of a node type (`ml.` prefix allowed).
 pub fn gpus_per_node(instance_type: &str) -> Result<u32, String> {
-    let node = instance_type.strip_prefix("ml.").unwrap_or(instance_type);
-    GPUS.iter()
-        .find(|(t, _)| *t == node)
-        .map(|(_, g)| *g)
-        .ok_or_else(|| {
-            format!(
-                "instance type `{instance_type}`: not a known GPU type; known: {}",
-                GPUS.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", ")
-            )
-        })
+    node_type(instance_type).map(|n| n.gpus)
+}
+
+/// The EFA interfaces of a node type (`ml.` prefix allowed); 0 without EFA.
+pub fn efa_per_node(instance_type: &str) -> Result<u32, String> {
+    node_type(instance_type).map(|n| n.efa)
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -313,10 +376,11 @@ pub fn render(profile: &Profile, opts: &MpiJobOptions) -> Result<String, Vec<Str
             problems.push(format!("{what} {e}"));
         }
     }
-    let gpus_per_node = gpus_per_node(&opts.instance_type).unwrap_or_else(|e| {
+    let node = node_type(&opts.instance_type).unwrap_or_else(|e| {
         problems.push(e);
-        0
+        &NODE_TYPES[0]
     });
+    let gpus_per_node = node.gpus;
     if !(1..=1000).contains(&opts.nodes) {
         problems.push(format!(
             "--instance-count {}: allowed is 1..=1000",
@@ -395,6 +459,15 @@ pub fn render(profile: &Profile, opts: &MpiJobOptions) -> Result<String, Vec<Str
             value: fill(template).map_err(|e| vec![e])?,
         });
     }
+    if node.efa > 0 {
+        for (name, value) in efa_env(node) {
+            env.retain(|e| e.name != name);
+            env.push(EnvVar {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            });
+        }
+    }
 
     let np = match mpi.processes {
         Processes::PerGpu => gpus,
@@ -462,7 +535,7 @@ pub fn render(profile: &Profile, opts: &MpiJobOptions) -> Result<String, Vec<Str
                 containers: vec![Container {
                     name: "launcher",
                     image: opts.image.clone(),
-                    image_pull_policy: "IfNotPresent",
+                    image_pull_policy: pull_policy(&opts.image),
                     working_dir: mpi.working_dir.clone(),
                     command: vec![mpirun.remove(0)],
                     args: mpirun,
@@ -480,7 +553,11 @@ pub fn render(profile: &Profile, opts: &MpiJobOptions) -> Result<String, Vec<Str
             },
         },
     };
-    let gpu_resources = BTreeMap::from([("nvidia.com/gpu", gpus_per_node)]);
+    // Without the EFA interfaces in the pod, NCCL finds no EFA device and uses TCP.
+    let mut gpu_resources = BTreeMap::from([("nvidia.com/gpu", gpus_per_node)]);
+    if node.efa > 0 {
+        gpu_resources.insert(EFA_RESOURCE, node.efa);
+    }
     let worker = ReplicaSpec {
         replicas: opts.nodes,
         restart_policy: "Never",
@@ -502,7 +579,7 @@ pub fn render(profile: &Profile, opts: &MpiJobOptions) -> Result<String, Vec<Str
                 containers: vec![Container {
                     name: "worker",
                     image: opts.image.clone(),
-                    image_pull_policy: "IfNotPresent",
+                    image_pull_policy: pull_policy(&opts.image),
                     working_dir: mpi.working_dir.clone(),
                     // The launcher reaches the workers over SSH (MPI Operator v2 mounts the
                     // keys); the images carry sshd.
@@ -746,6 +823,27 @@ spec:
                 "{want}\n{problems:#?}"
             );
         }
+    }
+
+    #[test]
+    fn mutable_tags_pull_always_and_every_efa_node_has_gpus() {
+        for (image, policy) in [
+            ("repo/image:latest", "Always"),
+            ("repo/image", "Always"),
+            ("host:5000/repo/image", "Always"),
+            ("host:5000/repo/image:v1", "IfNotPresent"),
+            ("repo/image@sha256:abcd", "IfNotPresent"),
+        ] {
+            assert_eq!(pull_policy(image), policy, "{image}");
+        }
+        assert_eq!(efa_per_node("ml.p5.48xlarge"), Ok(32));
+        assert_eq!(efa_per_node("p3.16xlarge"), Ok(0));
+        // RDMA is a property of EFA interfaces: none without them.
+        assert!(
+            NODE_TYPES
+                .iter()
+                .all(|n| n.gpus > 0 && (!n.rdma || n.efa > 0))
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::profile::Profile;
+use crate::outputs::StackOutput;
 
 /// Longest training job name.
 pub const MAX_JOB_NAME: usize = 63;
@@ -15,6 +16,10 @@ pub const MAX_SUBNETS: usize = 16;
 pub const MAX_SECURITY_GROUPS: usize = 5;
 /// Longest run: 28 days.
 pub const MAX_RUN_SECONDS: u32 = 28 * 24 * 3600;
+/// Where a spot job's image writes checkpoints (`CheckpointConfig.LocalPath`; SageMaker's default
+/// too, sent anyway so the request says it). The images' `sagemaker_mpi.checkpoint_dir()` is
+/// the same directory.
+pub const CHECKPOINT_LOCAL_PATH: &str = "/opt/ml/checkpoints";
 
 /// Where the training data is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
@@ -244,6 +249,9 @@ pub struct CheckpointConfig {
     /// `s3://bucket/...`.
     #[serde(rename = "S3Uri")]
     pub s3_uri: String,
+    /// The directory in the container that SageMaker syncs with `s3_uri`.
+    #[serde(rename = "LocalPath")]
+    pub local_path: String,
 }
 
 /// `Tag`.
@@ -402,6 +410,7 @@ pub fn build(
             .filter(|_| profile.checkpoints)
             .map(|_| CheckpointConfig {
                 s3_uri: format!("{job_root}/checkpoints"),
+                local_path: CHECKPOINT_LOCAL_PATH.to_owned(),
             }),
         tags: vec![
             Tag {
@@ -455,17 +464,24 @@ fn data_source(
             )
         }
         DataSourceKind::Fsx => {
-            let id = facts.fsx_id.clone().unwrap_or_else(|| {
-                problems.push(
-                    "--data fsx: the stack has no FSx file system; pass --file-system-id"
-                        .to_owned(),
-                );
-                String::new()
-            });
-            let mount = facts.fsx_mount_name.clone().unwrap_or_else(|| {
-                problems.push(format!("--data fsx: the mount name of {id} is unknown"));
-                String::new()
-            });
+            // No id: one problem that says why (not a second one about the empty id's mount name).
+            let (id, mount) = match (&facts.fsx_id, &facts.fsx_mount_name) {
+                (None, _) => {
+                    problems.push(format!(
+                        "--data fsx: stack `{}` has no FSx for Lustre file system (no {} output); set `fsx.enabled: true` in the stack file and run `stackctl up`, or pass --file-system-id",
+                        facts.stack,
+                        StackOutput::FsxFileSystemId.name()
+                    ));
+                    (String::new(), String::new())
+                }
+                (Some(id), None) => {
+                    problems.push(format!(
+                        "--data fsx: file system {id} has no Lustre mount name (DescribeFileSystems returned none); is it an FSx for Lustre file system?"
+                    ));
+                    (id.clone(), String::new())
+                }
+                (Some(id), Some(mount)) => (id.clone(), mount.clone()),
+            };
             // FSx lives in one subnet; jobs reading it must run there.
             let subnets = facts
                 .fsx_subnet
@@ -588,19 +604,32 @@ mod tests {
 
     #[test]
     fn spot_sets_wait_and_checkpoints_only_for_images_that_resume() {
-        let mut o = options(DataSourceKind::S3);
-        o.spot = Some(800_000);
-        let r = build(&profile(), &facts(), &o).unwrap();
-        assert!(r.enable_managed_spot_training);
-        assert_eq!(r.stopping_condition.max_wait_time_in_seconds, Some(800_000));
-        // tensorpack starts a fresh log directory: nothing to restore.
-        assert!(r.checkpoint_config.is_none());
-        let mut resuming = profile();
-        resuming.checkpoints = true;
-        let r = build(&resuming, &facts(), &o).unwrap();
-        assert_eq!(
-            r.checkpoint_config.unwrap().s3_uri,
-            "s3://data-bucket/jobs/job-1/checkpoints"
+        let mut spot = options(DataSourceKind::S3);
+        spot.spot = Some(800_000);
+        let want = CheckpointConfig {
+            s3_uri: "s3://data-bucket/jobs/job-1/checkpoints".into(),
+            local_path: "/opt/ml/checkpoints".into(),
+        };
+        // The two images that save to /opt/ml/checkpoints and resume (templates/images/).
+        for model in [ModelName::Tensorpack, ModelName::AwsSamples] {
+            let profile = Profile::embedded(model).unwrap();
+            let r = build(&profile, &facts(), &spot).unwrap();
+            assert!(r.enable_managed_spot_training);
+            assert_eq!(r.stopping_condition.max_wait_time_in_seconds, Some(800_000));
+            assert_eq!(r.checkpoint_config.as_ref(), Some(&want), "{model:?}");
+            let json = serde_json::to_value(&r).unwrap();
+            assert_eq!(json["CheckpointConfig"]["LocalPath"], "/opt/ml/checkpoints");
+            // On demand nothing is interrupted: no checkpoints to sync.
+            let r = build(&profile, &facts(), &options(DataSourceKind::S3)).unwrap();
+            assert!(r.checkpoint_config.is_none(), "{model:?}");
+        }
+        // detectron2's image keeps its own output directory: nothing to restore.
+        let d2 = Profile::embedded(ModelName::Detectron2).unwrap();
+        assert!(
+            build(&d2, &facts(), &spot)
+                .unwrap()
+                .checkpoint_config
+                .is_none()
         );
     }
 
@@ -630,11 +659,28 @@ mod tests {
             .unwrap_err()
             .join("\n");
         assert!(
-            fsx.contains("mount name of fs-0fedcba987654321f is unknown"),
+            fsx.contains("file system fs-0fedcba987654321f has no Lustre mount name"),
             "{fsx}"
         );
         assert!(
             check_job_name(&"a".repeat(64)).is_err() && check_job_name(&"a".repeat(63)).is_ok()
         );
+    }
+
+    #[test]
+    fn fsx_data_on_a_stack_without_fsx_names_the_missing_file_system() {
+        let mut f = facts();
+        f.fsx_id = None;
+        f.fsx_mount_name = None;
+        let problems = build(&profile(), &f, &options(DataSourceKind::Fsx)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        for needle in [
+            "stack `mask-rcnn` has no FSx for Lustre file system (no FsxFileSystemId output)",
+            "`fsx.enabled: true` in the stack file",
+            "`stackctl up`",
+        ] {
+            assert!(problems[0].contains(needle), "{needle}: {}", problems[0]);
+        }
+        assert!(!problems[0].contains("mount name"), "{}", problems[0]);
     }
 }

@@ -250,7 +250,12 @@ pub async fn create(aws: &Aws, request: &TrainingJobRequest) -> Result<String, A
                 .collect(),
         ));
     if let Some(cp) = &r.checkpoint_config {
-        call = call.checkpoint_config(sm::CheckpointConfig::builder().s3_uri(&cp.s3_uri).build());
+        call = call.checkpoint_config(
+            sm::CheckpointConfig::builder()
+                .s3_uri(&cp.s3_uri)
+                .local_path(&cp.local_path)
+                .build(),
+        );
     }
     let out = call
         .send()

@@ -72,6 +72,35 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
     );
     assert_eq!(r["ResourceConfig"]["InstanceType"], "ml.p3.16xlarge");
     assert_eq!(r["StoppingCondition"]["MaxRuntimeInSeconds"], 400000);
+    // On demand nothing is interrupted: no checkpoints to sync.
+    assert!(r.get("CheckpointConfig").is_none(), "{r}");
+    // Spot: both images save to /opt/ml/checkpoints and resume from it (templates/images/).
+    for model in ["tensorpack", "aws-samples"] {
+        let spot = stackctl_aws(
+            e,
+            dir.path(),
+            &[
+                "job",
+                "submit",
+                "--model",
+                model,
+                "--spot",
+                "--name",
+                "spot-1",
+                "--dry-run",
+            ],
+        );
+        assert_eq!(spot.code, 0, "{}", spot.stderr);
+        let r: serde_json::Value = serde_json::from_str(&spot.stdout).unwrap();
+        assert_eq!(
+            r["CheckpointConfig"],
+            serde_json::json!({
+                "S3Uri": format!("s3://{}/jobs/spot-1/checkpoints", out("DataBucket")),
+                "LocalPath": "/opt/ml/checkpoints",
+            }),
+            "{model}"
+        );
+    }
     let config = emulator.sdk_config().await;
     let sm = aws_sdk_sagemaker::Client::new(&config);
     assert!(
@@ -145,8 +174,17 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
         (Some(3600), Some(7200))
     );
     assert_eq!(job.enable_managed_spot_training(), Some(true));
-    // The image writes no checkpoints SageMaker could restore: none are configured.
-    assert!(job.checkpoint_config().is_none());
+    // The image resumes from /opt/ml/checkpoints: SageMaker syncs it under the job's prefix.
+    let checkpoints = job
+        .checkpoint_config()
+        .expect("a spot job of a resuming image");
+    assert_eq!(
+        (checkpoints.s3_uri(), checkpoints.local_path()),
+        (
+            Some(format!("s3://{}/jobs/as-s3-1/checkpoints", out("DataBucket")).as_str()),
+            Some("/opt/ml/checkpoints")
+        )
+    );
     assert_eq!(job.hyper_parameters().unwrap()["batch_size_per_gpu"], "2");
     assert_eq!(
         job.vpc_config().unwrap().subnets().join(","),
@@ -703,7 +741,7 @@ async fn bad_job_inputs_exit_2_with_precise_messages_and_create_nothing() {
         ),
         (
             &["--model", "tensorpack", "--data", "fsx"],
-            "the stack has no FSx file system; pass --file-system-id",
+            "has no FSx for Lustre file system (no FsxFileSystemId output); set `fsx.enabled: true` in the stack file and run `stackctl up`",
         ),
         (
             &["--model", "tensorpack", "-p", "novalue"],

@@ -88,6 +88,82 @@ fn tensorpack_mpijob_is_valid_and_carries_the_profile() {
     ] {
         assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
     }
+    // p4d.24xlarge has 4 EFA interfaces with RDMA (EC2 User Guide, "Elastic Fabric Adapter",
+    // supported instance types and network cards); the EFA device plugin advertises them as
+    // vpc.amazonaws.com/efa (EKS User Guide, "Run machine learning training on Amazon EKS with
+    // Elastic Fabric Adapter"). Without them in the pod NCCL falls back to TCP.
+    let worker = &pod["containers"][0];
+    for side in ["requests", "limits"] {
+        assert_eq!(
+            worker["resources"][side]["vpc.amazonaws.com/efa"], 4,
+            "{side}"
+        );
+    }
+    // libfabric's EFA provider, fork safety, GPUDirect RDMA ("Get started with EFA and NCCL"),
+    // set on every rank: in both containers' env and exported by mpirun -x.
+    for container in [launcher, worker] {
+        for (name, value) in [
+            ("FI_PROVIDER", "efa"),
+            ("FI_EFA_FORK_SAFE", "1"),
+            ("FI_EFA_USE_DEVICE_RDMA", "1"),
+        ] {
+            assert!(
+                container["env"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["name"] == name && e["value"] == value),
+                "{name}={value} not in {:?}",
+                container["env"]
+            );
+        }
+    }
+    for name in ["FI_PROVIDER", "FI_EFA_FORK_SAFE", "FI_EFA_USE_DEVICE_RDMA"] {
+        assert!(
+            args.windows(2).any(|w| w[0] == "-x" && w[1] == name),
+            "-x {name} not in {args:?}"
+        );
+    }
+    // `:latest` moves: Always, or a node runs the image it pulled first.
+    assert_eq!(launcher["imagePullPolicy"], "Always");
+    assert_eq!(worker["imagePullPolicy"], "Always");
+}
+
+#[test]
+fn an_immutable_image_keeps_if_not_present_and_a_node_without_efa_asks_for_none() {
+    for (image, policy) in [
+        (
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn-tensorpack:2024-06-01",
+            "IfNotPresent",
+        ),
+        (
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn-tensorpack@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "IfNotPresent",
+        ),
+        // No tag means :latest; the registry's port is not a tag.
+        ("registry.local:5000/mask-rcnn-tensorpack", "Always"),
+    ] {
+        let doc = render(&["--model", "tensorpack", "--image", image]);
+        for role in ["Launcher", "Worker"] {
+            assert_eq!(
+                doc["spec"]["mpiReplicaSpecs"][role]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+                policy,
+                "{image} {role}"
+            );
+        }
+        // p3.16xlarge (the default) has no EFA.
+        let worker = &doc["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0];
+        assert!(worker["resources"]["limits"]["vpc.amazonaws.com/efa"].is_null());
+        assert!(
+            !worker["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "FI_PROVIDER"),
+            "{:?}",
+            worker["env"]
+        );
+    }
 }
 
 #[test]
@@ -141,6 +217,19 @@ fn mpijob_snapshots() {
             "tensorpack",
             "--image",
             "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn-tensorpack:latest",
+        ],
+    );
+    snapshot(
+        "mpijob-tensorpack-p4d.yaml",
+        &[
+            "--model",
+            "tensorpack",
+            "--image",
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn-tensorpack@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "--instance-type",
+            "ml.p4d.24xlarge",
+            "--instance-count",
+            "2",
         ],
     );
     snapshot(
