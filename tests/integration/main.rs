@@ -16,5 +16,6 @@ mod jobs;
 mod jobs_models;
 mod mpijob;
 mod render_matrix;
+mod scripts_lint;
 mod stack_file_errors;
 mod support;
