@@ -241,6 +241,19 @@ pub struct OnStartContext {
     pub efs_id: Option<String>,
     /// True when FSx is mounted.
     pub fsx: bool,
+    /// The command that installs the Lustre client on the notebook's platform.
+    pub lustre_install: &'static str,
+}
+
+/// The Lustre client's install command per notebook platform, as the FSx for Lustre User Guide
+/// ("Installing the Lustre client") gives it: Amazon Linux 2 takes it from
+/// amazon-linux-extras, Amazon Linux 2023 from its own dnf repository.
+fn lustre_install(platform: crate::spec::file::NotebookPlatform) -> &'static str {
+    use crate::spec::file::NotebookPlatform;
+    match platform {
+        NotebookPlatform::Al2V3 => "amazon-linux-extras install -y lustre",
+        NotebookPlatform::Al2023V1 => "dnf install -y lustre-client",
+    }
 }
 
 /// A JSON-quoted string, which is also a valid YAML scalar.
@@ -459,6 +472,7 @@ impl StackContext {
                         None => format!("${{{}}}", ids::EFS),
                     }),
                     fsx: spec.fsx.is_some(),
+                    lustre_install: lustre_install(n.platform),
                 })?;
                 // The on-start script calls FSx with the execution role: its policy must exist
                 // before the notebook starts.

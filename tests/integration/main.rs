@@ -17,5 +17,6 @@ mod jobs;
 mod jobs_models;
 mod mpijob;
 mod render_matrix;
+mod scripts_lint;
 mod stack_file_errors;
 mod support;

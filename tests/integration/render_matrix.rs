@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::support::{dev_tool, root, stackctl, write};
 
 /// (name, stack file) pairs covering every option of the stack file.
-const CONFIGS: &[(&str, &str)] = &[
+pub(crate) const CONFIGS: &[(&str, &str)] = &[
     ("default", ""),
     (
         "existing-vpc",
