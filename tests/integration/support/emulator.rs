@@ -1,5 +1,6 @@
 //! The local AWS emulator: moto in server mode on 127.0.0.1 and a free port, one per test,
-//! stopped when the guard drops.
+//! stopped when the guard drops. Tests reach it through a recording pass-through proxy, so
+//! every request they send lands in the wire log (`wire_log`).
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -8,16 +9,22 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_cloudformation::config::Credentials;
 
-/// A running moto_server.
+use super::fault_proxy::FaultProxy;
+use super::wire_log;
+
+/// A running moto_server behind its recording proxy.
 pub struct Emulator {
-    child: Child,
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` of the recording proxy in front of moto.
     pub endpoint: String,
+    // Declared before `child`: the proxy stops accepting before moto stops.
+    recorder: FaultProxy,
+    child: Child,
     log: tempfile::NamedTempFile,
 }
 
 impl Emulator {
-    /// Starts moto_server and waits until it accepts connections.
+    /// Starts moto_server and its recording proxy, and waits until moto accepts connections.
+    /// Requests are logged under the name of the calling thread (the test's name).
     #[track_caller]
     pub fn start() -> Emulator {
         // moto_server through scripts/moto-server.py, which adds the one CloudFormation
@@ -37,9 +44,15 @@ impl Emulator {
             .stderr(log.reopen().unwrap())
             .spawn()
             .expect("moto_server starts");
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_owned();
+        let recorder = FaultProxy::recording(format!("127.0.0.1:{port}"), wire_log::recorder(test));
         let mut emulator = Emulator {
+            endpoint: recorder.endpoint.clone(),
+            recorder,
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(60);

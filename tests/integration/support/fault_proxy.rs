@@ -1,6 +1,7 @@
 //! A small HTTP proxy between stackctl and the emulator that answers a share of requests with
 //! throttling errors and 500s, and drops connections (before forwarding, and after forwarding
-//! so the caller never sees the answer to a request that took effect).
+//! so the caller never sees the answer to a request that took effect). With no faults and a
+//! [`Record`] hook it is the emulator's recording pass-through (see `wire_log`).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -21,6 +22,9 @@ pub struct FaultCounts {
 /// Rewrites the body of an upstream answer, given the request's text.
 pub type Rewrite = Arc<dyn Fn(&str, String) -> String + Send + Sync>;
 
+/// Sees every request that is forwarded upstream (head and body, as sent).
+pub type Record = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
 /// A running proxy; stops accepting when dropped.
 pub struct FaultProxy {
     pub endpoint: String,
@@ -39,6 +43,20 @@ impl FaultProxy {
 
     /// Like [`Self::start`], with answers passed through `rewrite`.
     pub fn start_with(upstream: String, every: usize, rewrite: Option<Rewrite>) -> FaultProxy {
+        Self::spawn(upstream, every, rewrite, None)
+    }
+
+    /// A pass-through to `upstream` (no faults) that hands every request to `record`.
+    pub fn recording(upstream: String, record: Record) -> FaultProxy {
+        Self::spawn(upstream, 0, None, Some(record))
+    }
+
+    fn spawn(
+        upstream: String,
+        every: usize,
+        rewrite: Option<Rewrite>,
+        record: Option<Record>,
+    ) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let counts = Arc::new(FaultCounts::default());
@@ -54,9 +72,13 @@ impl FaultProxy {
                 let Ok(conn) = conn else { continue };
                 let (upstream, c, seq, cap) =
                     (upstream.clone(), c.clone(), seq.clone(), cap.clone());
-                let rewrite = rewrite.clone();
+                let (rewrite, record) = (rewrite.clone(), record.clone());
                 thread::spawn(move || {
-                    serve(conn, &upstream, &c, &seq, every, &cap, rewrite.as_ref());
+                    let hooks = Hooks {
+                        rewrite: rewrite.as_ref(),
+                        record: record.as_ref(),
+                    };
+                    serve(conn, &upstream, &c, &seq, every, &cap, hooks);
                 });
             }
         });
@@ -86,7 +108,7 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Reads one HTTP/1.1 request (headers and a Content-Length body).
+/// Reads one HTTP/1.1 request: headers and a Content-Length or chunked body, kept as sent.
 pub fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 4096];
@@ -101,6 +123,19 @@ pub fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
         buf.extend_from_slice(&byte[..n]);
     };
     let headers = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    if headers
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"))
+    {
+        while chunked_end(&buf[header_end..]).is_none() {
+            let n = conn.read(&mut byte).ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&byte[..n]);
+        }
+        return Some(buf);
+    }
     let length: usize = headers
         .lines()
         .find_map(|l| {
@@ -116,6 +151,49 @@ pub fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
         buf.extend_from_slice(&byte[..n]);
     }
     Some(buf)
+}
+
+/// Where a complete chunked body (RFC 9112 section 7.1) ends in `body`, or `None` if more is
+/// to come. Returns the length of the body with its last chunk and trailer.
+pub fn chunked_end(body: &[u8]) -> Option<usize> {
+    chunks(body).map(|(end, _)| end)
+}
+
+/// The data of a complete chunked body, without the chunk framing.
+pub fn dechunk(body: &[u8]) -> Option<Vec<u8>> {
+    chunks(body).map(|(_, data)| data)
+}
+
+fn chunks(body: &[u8]) -> Option<(usize, Vec<u8>)> {
+    let line_end = |from: usize| {
+        body.get(from..)?
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|p| from + p)
+    };
+    let (mut pos, mut data) = (0, Vec::new());
+    loop {
+        let end = line_end(pos)?;
+        let size_text = String::from_utf8_lossy(&body[pos..end]);
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        pos = end + 2;
+        if size == 0 {
+            // Trailer fields, then an empty line.
+            loop {
+                let end = line_end(pos)?;
+                let empty = end == pos;
+                pos = end + 2;
+                if empty {
+                    return Some((pos, data));
+                }
+            }
+        }
+        data.extend_from_slice(body.get(pos..pos + size)?);
+        pos += size + 2;
+        if body.len() < pos {
+            return None;
+        }
+    }
 }
 
 /// A throttling answer in the protocol the request speaks.
@@ -167,6 +245,13 @@ fn forward(request: &[u8], upstream: &str) -> Option<Vec<u8>> {
     Some(response)
 }
 
+/// What a proxy does to the requests it forwards, besides forwarding them.
+#[derive(Clone, Copy)]
+struct Hooks<'a> {
+    rewrite: Option<&'a Rewrite>,
+    record: Option<&'a Record>,
+}
+
 fn serve(
     mut conn: TcpStream,
     upstream: &str,
@@ -174,7 +259,7 @@ fn serve(
     seq: &AtomicUsize,
     every: usize,
     captured: &std::sync::Mutex<Vec<Vec<u8>>>,
-    rewrite: Option<&Rewrite>,
+    hooks: Hooks<'_>,
 ) {
     while let Some(request) = read_request(&mut conn) {
         let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -208,6 +293,9 @@ fn serve(
             }
             Some(_) => {
                 // The request takes effect; its answer is lost.
+                if let Some(record) = hooks.record {
+                    record(&request);
+                }
                 let _ = forward(&request, upstream);
                 counts.dropped_after.fetch_add(1, Ordering::Relaxed);
                 let _ = conn.shutdown(Shutdown::Both);
@@ -215,10 +303,13 @@ fn serve(
             }
             None => {
                 captured.lock().unwrap().push(request.clone());
+                if let Some(record) = hooks.record {
+                    record(&request);
+                }
                 let Some(mut response) = forward(&request, upstream) else {
                     return;
                 };
-                if let Some(rewrite) = rewrite {
+                if let Some(rewrite) = hooks.rewrite {
                     response = rewrite_body(&request, response, rewrite);
                 }
                 counts.forwarded.fetch_add(1, Ordering::Relaxed);

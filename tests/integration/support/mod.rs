@@ -1,9 +1,11 @@
-//! Test support: running the binary, finding the dev tools, and the local AWS emulator.
+//! Test support: running the binary, finding the dev tools, the local AWS emulator and the
+//! wire log of what the tests send it.
 
 #![allow(dead_code)]
 
 pub mod emulator;
 pub mod fault_proxy;
+pub mod wire_log;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
