@@ -15,6 +15,7 @@ mod images;
 mod jobs;
 mod jobs_models;
 mod mpijob;
+mod preflight;
 mod render_matrix;
 mod stack_file_errors;
 mod support;
