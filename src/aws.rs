@@ -10,11 +10,21 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_cloudformation::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+
+/// How long one instance-metadata (IMDS) request may take: off EC2 nothing answers, and the
+/// SDK's defaults (1 s, 4 attempts, plus a 5 s credential load timeout) make every command wait.
+const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The longest credential resolution before the first call; a backstop over the providers' own
+/// timeouts (SSO, web identity and the container endpoint make network calls too).
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the AWS configuration comes from, besides the standard chain.
 #[derive(Debug, Clone, Default)]
@@ -111,6 +121,12 @@ pub enum AwsError {
         "no AWS region: none given with --region, in the stack file, AWS_REGION or the profile"
     )]
     NoRegion,
+    /// No provider of the standard chain has credentials (environment, shared files, SSO,
+    /// web identity, container, instance metadata).
+    #[error(
+        "no AWS credentials found; run `aws configure` or `aws sso login`, or choose a configured profile with --profile NAME or AWS_PROFILE"
+    )]
+    NoCredentialsFound,
     /// Credentials could not be found or used.
     #[error("no usable AWS credentials for {operation}")]
     NoCredentials {
@@ -155,7 +171,10 @@ impl AwsError {
     pub fn is_environment(&self) -> bool {
         matches!(
             self,
-            Self::NoRegion | Self::NoCredentials { .. } | Self::Unreachable { .. }
+            Self::NoRegion
+                | Self::NoCredentialsFound
+                | Self::NoCredentials { .. }
+                | Self::Unreachable { .. }
         )
     }
 
@@ -214,19 +233,36 @@ impl AwsError {
     }
 }
 
+/// True when the SDK's error chain holds a credentials error (identity resolution failed).
 fn mentions_credentials(err: &(dyn StdError + 'static)) -> bool {
     let mut source = Some(err);
     while let Some(e) = source {
-        let text = format!("{e:?}").to_ascii_lowercase();
-        if text.contains("credential")
-            || text.contains("no auth scheme")
-            || text.contains("identity")
-        {
+        if e.downcast_ref::<CredentialsError>().is_some() {
             return true;
         }
         source = e.source();
     }
     false
+}
+
+/// Resolves credentials once, before the first call, so a machine without any fails at once
+/// with one line instead of a retried call ending in an IMDS timeout.
+async fn resolve_credentials(provider: &SharedCredentialsProvider) -> Result<(), AwsError> {
+    let operation = "resolving AWS credentials".to_owned();
+    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+        Ok(Ok(_)) => Ok(()),
+        // Every provider of the chain said "not here": nothing is configured.
+        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => Err(AwsError::NoCredentialsFound),
+        // Something is configured but does not work (expired SSO token, bad profile, ...).
+        Ok(Err(other)) => Err(AwsError::NoCredentials {
+            operation,
+            source: Box::new(other),
+        }),
+        Err(elapsed) => Err(AwsError::NoCredentials {
+            operation,
+            source: Box::new(elapsed),
+        }),
+    }
 }
 
 impl Aws {
@@ -261,6 +297,27 @@ impl Aws {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
+        if config.region().is_none() {
+            return Err(AwsError::NoRegion);
+        }
+        // The same chain the loader builds, with an IMDS client that gives up quickly.
+        let imds = aws_config::imds::Client::builder()
+            .max_attempts(1)
+            .connect_timeout(IMDS_TIMEOUT)
+            .read_timeout(IMDS_TIMEOUT)
+            .build();
+        let mut chain =
+            aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                .imds_client(imds);
+        if let Some(profile) = &options.profile {
+            chain = chain.profile_name(profile);
+        }
+        if let Some(region) = config.region() {
+            chain = chain.region(region.clone());
+        }
+        let provider = SharedCredentialsProvider::new(chain.build().await);
+        resolve_credentials(&provider).await?;
+        let config = config.into_builder().credentials_provider(provider).build();
         Self::from_config(&config)
     }
 

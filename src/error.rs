@@ -64,6 +64,9 @@ pub enum Error {
     /// A training image could not be built or pushed.
     #[error(transparent)]
     Image(crate::image::ImageError),
+    /// A preflight check found that the operation would fail; nothing was changed.
+    #[error("preflight: {}", .0.iter().filter(|f| f.severity == crate::preflight::Severity::Fatal).map(|f| format!("{}\n  fix: {}", f.message, f.fix.as_deref().unwrap_or(""))).collect::<Vec<_>>().join("\n"))]
+    Preflight(Vec<crate::preflight::Finding>),
     /// The operation ran and ended in a failed state (already reported in detail).
     #[error("stack `{stack}` ended in {status}")]
     OperationFailed {
@@ -114,7 +117,7 @@ impl Error {
             Self::Aws(_) | Self::NoStack(_) | Self::OperationFailed { .. } | Self::Job(_) => {
                 ExitStatus::Failure
             }
-            Self::JobInput(_) => ExitStatus::BadInput,
+            Self::JobInput(_) | Self::Preflight(_) => ExitStatus::BadInput,
             Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,
             Self::Data(_) => ExitStatus::Failure,

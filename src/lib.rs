@@ -16,6 +16,7 @@ pub mod exit_code;
 pub mod image;
 pub mod jobs;
 pub mod outputs;
+pub mod preflight;
 pub mod printer;
 pub mod render;
 pub mod report;

@@ -42,6 +42,23 @@ pub(crate) fn render_spec(global: &GlobalArgs, spec: &StackSpec) -> Result<Rende
         .map_err(err)
 }
 
+/// The cheap read-only preflight checks before `plan` previews or `up` changes anything;
+/// fatal findings stop the command (exit 2), the others are shown as status lines.
+pub(crate) async fn preflight(
+    aws: &crate::aws::Aws,
+    spec: &StackSpec,
+    printer: &mut crate::printer::Printer,
+) -> Result<Vec<crate::preflight::Finding>, Error> {
+    let findings = crate::preflight::deploy_checks(aws, spec).await?;
+    if crate::preflight::any_fatal(&findings) {
+        return Err(Error::Preflight(findings));
+    }
+    for f in &findings {
+        printer.status(format_args!("preflight {}: {}", f.check, f.message))?;
+    }
+    Ok(findings)
+}
+
 /// The `up` request for a rendered stack, with nothing confirmed and default polling; `up`
 /// and `plan` adjust what their flags say.
 pub(crate) fn up_request<'a>(spec: &'a StackSpec, rendered: &'a Rendered) -> UpRequest<'a> {

@@ -26,14 +26,19 @@ pub fn run(
     let checked = &rendered.checked;
     let cost = estimate(&spec, &Prices::embedded());
 
-    let preview = if args.offline {
-        None
+    let (preview, findings) = if args.offline {
+        printer.status(
+            "preflight: skipped (--offline): zones and an existing EFS file system are not checked",
+        )?;
+        (None, Vec::new())
     } else {
         let request = super::up_request(&spec, &rendered);
-        Some(crate::block_on(async {
+        let (p, f) = crate::block_on(async {
             let aws = super::aws_context::connect(global, &spec).await?;
-            Ok::<_, Error>(preview(&aws, &request).await?)
-        })?)
+            let findings = super::preflight(&aws, &spec, printer).await?;
+            Ok::<_, Error>((preview(&aws, &request).await?, findings))
+        })?;
+        (Some(p), f)
     };
     let changes = matches!(preview, Some(Preview::Create(_) | Preview::Update(_)));
     let description = |name: &str| {
@@ -64,6 +69,7 @@ pub fn run(
                 .collect::<Vec<_>>(),
             "cost_estimate": cost,
             "preview": {"kind": kind, "changes": list},
+            "preflight": findings,
         });
         writeln!(printer.out(), "{doc}")?;
     } else {

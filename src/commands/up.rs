@@ -12,6 +12,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
     let (_, spec) = super::load_spec(global)?;
     let rendered = super::render_spec(global, &spec)?;
     let aws = super::aws_context::connect(global, &spec).await?;
+    super::preflight(&aws, &spec, printer).await?;
     let reporter = report::for_output(global.output, global.quiet);
     let ask = |changes: &[Change]| {
         let risky = changes.iter().filter(|c| c.needs_confirmation).count();

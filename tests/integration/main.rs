@@ -16,6 +16,7 @@ mod images;
 mod jobs;
 mod jobs_models;
 mod mpijob;
+mod preflight;
 mod render_matrix;
 mod scripts_lint;
 mod stack_file_errors;

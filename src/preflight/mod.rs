@@ -1,0 +1,144 @@
+//! Preflight checks: read-only questions to AWS before `plan`, `up` and `job submit` change
+//! anything, and all of them in `stackctl doctor`. Each check yields [`Finding`]s with a fix;
+//! docs/deploy.md ("Preflight") lists the checks and what each cannot check.
+
+pub mod efs;
+pub mod zones;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::aws::{Aws, AwsError};
+use crate::spec::{Network, StackSpec};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The check passed.
+    Ok,
+    /// Worth a look; does not stop anything.
+    Warn,
+    /// No API answers this; the finding says why.
+    Unchecked,
+    /// The operation would fail; stop before changing anything.
+    Fatal,
+}
+
+impl Severity {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warn => "warn",
+            Self::Unchecked => "cannot check",
+            Self::Fatal => "FATAL",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Which check (e.g. `zones`, `quota.training`).
+    pub check: &'static str,
+    /// How bad.
+    pub severity: Severity,
+    /// What was found.
+    pub message: String,
+    /// What to do about it, when something needs doing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    /// A passed check.
+    pub fn ok(check: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            check,
+            severity: Severity::Ok,
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    /// A check that cannot be made, and why.
+    pub fn unchecked(check: &'static str, why: impl Into<String>) -> Self {
+        Self {
+            check,
+            severity: Severity::Unchecked,
+            message: why.into(),
+            fix: None,
+        }
+    }
+
+    /// A failed check with its fix.
+    pub fn fatal(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            check,
+            severity: Severity::Fatal,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    /// A warning with its fix.
+    pub fn warn(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            check,
+            severity: Severity::Warn,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// True when any finding is fatal.
+pub fn any_fatal(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Fatal)
+}
+
+/// One line per finding (`ok`, `warn`, `cannot check`, `FATAL`), the fix indented below.
+pub fn write_text(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+    for f in findings {
+        writeln!(
+            out,
+            "{:<12} {:<18} {}",
+            f.severity.label(),
+            f.check,
+            f.message
+        )?;
+        if let Some(fix) = &f.fix {
+            writeln!(out, "{:<12} {:<18} fix: {fix}", "", "")?;
+        }
+    }
+    Ok(())
+}
+
+/// The cheap checks `plan` and `up` run before any change: the zones a created VPC needs, and
+/// an existing EFS file system's mount targets.
+pub async fn deploy_checks(aws: &Aws, spec: &StackSpec) -> Result<Vec<Finding>, AwsError> {
+    let mut findings = Vec::new();
+    if let Network::Create(created) = &spec.network {
+        let zones = zones::available_zones(&aws.ec2).await?;
+        findings.push(zones::check(
+            created.private_subnets.len(),
+            &zones,
+            &aws.region,
+        ));
+    }
+    if let Some(efs) = &spec.efs
+        && let Some(id) = &efs.existing_id
+    {
+        findings.push(
+            efs::check_existing(
+                &aws.efs,
+                id.as_str(),
+                &spec.network,
+                efs.create_mount_targets,
+            )
+            .await?,
+        );
+    }
+    Ok(findings)
+}
