@@ -108,6 +108,10 @@ pub struct Aws {
     pub datasync: aws_sdk_datasync::Client,
     /// ECR (training images).
     pub ecr: aws_sdk_ecr::Client,
+    /// STS (the account id, for `doctor`).
+    pub sts: aws_sdk_sts::Client,
+    /// Service Quotas (SageMaker training and notebook quotas, for the preflight).
+    pub quotas: aws_sdk_servicequotas::Client,
     /// The region every client uses.
     pub region: String,
     counter: Arc<ApiCounter>,
@@ -359,6 +363,16 @@ impl Aws {
             ),
             ecr: aws_sdk_ecr::Client::from_conf(
                 aws_sdk_ecr::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(config)
+                    .interceptor(count.clone())
+                    .build(),
+            ),
+            quotas: aws_sdk_servicequotas::Client::from_conf(
+                aws_sdk_servicequotas::config::Builder::from(config)
                     .interceptor(count.clone())
                     .build(),
             ),

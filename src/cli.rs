@@ -94,6 +94,10 @@ pub enum Command {
     Down(DownArgs),
     /// Show the stack's status, its resources and its last failure.
     Status,
+    /// Check, read-only, that the account and region can take the stack file and its jobs:
+    /// credentials and account, zones, an existing VPC's routes and group, an existing EFS,
+    /// SageMaker quotas, the images in ECR; each finding with its fix (exit 1 if one is fatal).
+    Doctor,
     /// Submit and watch training jobs on the stack.
     #[command(subcommand)]
     Job(JobCommand),

@@ -67,6 +67,9 @@ pub enum Error {
     /// A preflight check found that the operation would fail; nothing was changed.
     #[error("preflight: {}", .0.iter().filter(|f| f.severity == crate::preflight::Severity::Fatal).map(|f| format!("{}\n  fix: {}", f.message, f.fix.as_deref().unwrap_or(""))).collect::<Vec<_>>().join("\n"))]
     Preflight(Vec<crate::preflight::Finding>),
+    /// `stackctl doctor` found fatal problems (already listed with their fixes).
+    #[error("doctor: {0} fatal finding(s); nothing was changed")]
+    DoctorFatal(usize),
     /// The operation ran and ended in a failed state (already reported in detail).
     #[error("stack `{stack}` ended in {status}")]
     OperationFailed {
@@ -114,9 +117,11 @@ impl Error {
             Self::Render { .. } => ExitStatus::BadInput,
             Self::WriteFile { .. } | Self::Output(_) => ExitStatus::Failure,
             Self::Aws(aws) if aws.is_environment() => ExitStatus::NoCredentials,
-            Self::Aws(_) | Self::NoStack(_) | Self::OperationFailed { .. } | Self::Job(_) => {
-                ExitStatus::Failure
-            }
+            Self::Aws(_)
+            | Self::NoStack(_)
+            | Self::OperationFailed { .. }
+            | Self::Job(_)
+            | Self::DoctorFatal(_) => ExitStatus::Failure,
             Self::JobInput(_) | Self::Preflight(_) => ExitStatus::BadInput,
             Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,

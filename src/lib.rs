@@ -126,6 +126,7 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
             }
         },
         Command::Status => block_on(commands::status::run(&cli.global, printer)),
+        Command::Doctor => block_on(commands::doctor::run(&cli.global, printer)),
         Command::Outputs { format } => {
             block_on(commands::outputs::run(&cli.global, *format, printer))
         }

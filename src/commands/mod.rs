@@ -2,6 +2,7 @@
 
 mod aws_context;
 pub mod data;
+pub mod doctor;
 pub mod down;
 pub mod image;
 pub mod init;

@@ -3,6 +3,9 @@
 //! docs/deploy.md ("Preflight") lists the checks and what each cannot check.
 
 pub mod efs;
+pub mod image;
+pub mod network;
+pub mod quotas;
 pub mod zones;
 
 use std::io::{self, Write};
@@ -139,6 +142,85 @@ pub async fn deploy_checks(aws: &Aws, spec: &StackSpec) -> Result<Vec<Finding>, 
             )
             .await?,
         );
+    }
+    Ok(findings)
+}
+
+/// Every check `stackctl doctor` makes for `spec`: who and where, the deploy checks, an
+/// existing VPC's routes and group, the SageMaker quotas, the images in ECR, and what no API
+/// can answer. Read-only; an API that cannot be read becomes a warning, not an abort.
+pub async fn doctor(aws: &Aws, spec: &StackSpec) -> Result<Vec<Finding>, AwsError> {
+    let mut findings = Vec::new();
+    // STS API reference, GetCallerIdentity: needs no permission.
+    match aws.sts.get_caller_identity().send().await {
+        Ok(me) => findings.push(Finding::ok(
+            "identity",
+            format!(
+                "account {} as {}",
+                me.account().unwrap_or("?"),
+                me.arn().unwrap_or("?")
+            ),
+        )),
+        Err(e) => findings.push(Finding::fatal(
+            "identity",
+            format!(
+                "sts:GetCallerIdentity failed: {}",
+                AwsError::from_sdk("sts:GetCallerIdentity", e)
+            ),
+            "check the credentials (aws sts get-caller-identity) and --profile / AWS_PROFILE",
+        )),
+    }
+    findings.push(Finding::ok("region", format!("region {}", aws.region)));
+    findings.extend(deploy_checks(aws, spec).await?);
+
+    if let Network::Existing(x) = &spec.network {
+        for subnet in &x.private_subnet_ids {
+            let table = network::route_table(&aws.ec2, x.vpc_id.as_str(), subnet.as_str()).await?;
+            findings.push(network::check_routes(subnet.as_str(), table.as_ref()));
+        }
+        findings.push(network::check_group(&aws.ec2, x.security_group_id.as_str()).await?);
+    }
+
+    match quotas::sagemaker_quotas(&aws.quotas).await {
+        Ok(q) => {
+            findings.push(quotas::check(
+                quotas::TRAINING,
+                &q,
+                spec.jobs.instance_type.as_str(),
+                "for training job usage",
+                spec.jobs.instance_count.get(),
+            ));
+            if let Some(n) = &spec.notebook {
+                findings.push(quotas::check(
+                    quotas::NOTEBOOK,
+                    &q,
+                    n.instance_type.as_str(),
+                    "for notebook instance usage",
+                    1,
+                ));
+            }
+        }
+        Err(e) => findings.push(Finding::warn(
+            quotas::TRAINING,
+            format!("cannot read the SageMaker quotas: {e}"),
+            "allow servicequotas:ListServiceQuotas, or check the quotas in the Service Quotas console",
+        )),
+    }
+
+    for (model, uri) in &spec.jobs.images {
+        findings.push(image::check(&aws.ecr, model.as_str(), uri.as_str()).await);
+    }
+    if spec.notebook.is_some() {
+        findings.push(Finding::unchecked(
+            "offering.notebook",
+            "whether the notebook instance type is offered in the chosen zone: SageMaker has no API that lists notebook instance types per zone (CreateNotebookInstance answers ResourceLimitExceeded or a capacity error)",
+        ));
+    }
+    if spec.fsx.is_some() {
+        findings.push(Finding::unchecked(
+            "offering.fsx",
+            "whether the FSx deployment type is offered in the chosen zone: the FSx API has no per-zone offering call",
+        ));
     }
     Ok(findings)
 }

@@ -55,3 +55,104 @@ fn no_credentials_ends_quickly_even_when_instance_metadata_is_tried() {
     assert_eq!(code, 4, "{stderr}");
     assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
 }
+
+/// `stackctl doctor` against the emulator: the default stack file passes (what moto can
+/// answer; it has no Service Quotas for SageMaker, which becomes a warning), and an existing
+/// VPC whose subnet has no NAT route and whose group does not admit itself is fatal (exit 1)
+/// with both fixes, read-only.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_passes_the_default_and_names_what_an_existing_vpc_lacks() {
+    use crate::deploy_up::stackctl_aws;
+    use crate::support::emulator::Emulator;
+    use crate::support::write;
+
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ok = stackctl_aws(Some(&emulator), dir.path(), &["doctor", "--output", "json"]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&ok.stdout).unwrap();
+    let checks: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    for check in [
+        "identity",
+        "region",
+        "zones",
+        "quota.training",
+        "offering.notebook",
+    ] {
+        assert!(checks.contains(&check), "{check} missing: {checks:?}");
+    }
+    assert!(
+        doc["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("account 123456789012")
+    );
+
+    let config = emulator.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.9.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet
+        .unwrap()
+        .subnet_id
+        .unwrap();
+    let sg = ec2
+        .create_security_group()
+        .vpc_id(&vpc)
+        .group_name("doctor-test")
+        .description("admits nothing")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    write(
+        dir.path(),
+        "existing.yaml",
+        &format!(
+            "name: doctor\nnetwork:\n  existing:\n    vpc_id: {vpc}\n    private_subnet_ids: [{subnet}]\n    security_group_id: {sg}\nfsx:\n  enabled: false\n"
+        ),
+    );
+    let bad = stackctl_aws(
+        Some(&emulator),
+        dir.path(),
+        &["--stack", "existing.yaml", "doctor"],
+    );
+    assert_eq!(bad.code, 1, "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stdout.contains(&format!("subnet {subnet}")),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stdout.contains("no 0.0.0.0/0 route to a NAT gateway"),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stdout.contains(&format!("{sg} does not admit itself")),
+        "{}",
+        bad.stdout
+    );
+    assert!(bad.stderr.contains("fatal finding"), "{}", bad.stderr);
+}
