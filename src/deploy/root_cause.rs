@@ -61,7 +61,7 @@ pub fn explain(event: &ResourceEvent) -> Option<&'static str> {
         .iter()
         .any(|m| reason.contains(m))
         .then_some(
-            "the service could not yet assume a role this stack created seconds earlier (IAM changes take a few seconds to propagate); nothing is wrong with the stack file: run `stackctl up` again",
+            "the service could not assume a role: when the role was created seconds earlier in this stack, IAM had not yet propagated it, and running `stackctl up` again fixes it; if it fails the same way again, the role's trust policy refuses the service",
         )
 }
 

@@ -14,7 +14,10 @@ pub const TRAINING: &str = "quota.training";
 /// Check name of the notebook quota.
 pub const NOTEBOOK: &str = "quota.notebook";
 
-/// SageMaker's quotas: (name, code, value).
+/// SageMaker's quotas: (name, code, value); the applied values, and the defaults of quotas
+/// that have none (the Service Quotas API reference, ListServiceQuotas: "If the applied quota
+/// value is not available for a quota, the quota is not retrieved"; ListAWSDefaultServiceQuotas
+/// lists the defaults).
 pub async fn sagemaker_quotas(
     client: &aws_sdk_servicequotas::Client,
 ) -> Result<Vec<(String, String, f64)>, AwsError> {
@@ -27,13 +30,31 @@ pub async fn sagemaker_quotas(
     let mut quotas = Vec::new();
     while let Some(q) = pages.next().await {
         let q = q.map_err(|e| AwsError::from_sdk("servicequotas:ListServiceQuotas", e))?;
-        quotas.push((
-            q.quota_name().unwrap_or_default().to_owned(),
-            q.quota_code().unwrap_or_default().to_owned(),
-            q.value().unwrap_or(0.0),
-        ));
+        quotas.push(row(&q));
+    }
+    let mut defaults = client
+        .list_aws_default_service_quotas()
+        .service_code("sagemaker")
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(q) = defaults.next().await {
+        let q =
+            q.map_err(|e| AwsError::from_sdk("servicequotas:ListAWSDefaultServiceQuotas", e))?;
+        let q = row(&q);
+        if !quotas.iter().any(|(_, code, _)| *code == q.1) {
+            quotas.push(q);
+        }
     }
     Ok(quotas)
+}
+
+fn row(q: &aws_sdk_servicequotas::types::ServiceQuota) -> (String, String, f64) {
+    (
+        q.quota_name().unwrap_or_default().to_owned(),
+        q.quota_code().unwrap_or_default().to_owned(),
+        q.value().unwrap_or(0.0),
+    )
 }
 
 /// Whether `needed` instances of `instance_type` fit the quota named `<type> <usage>`.
@@ -71,6 +92,7 @@ mod tests {
     //! `ServiceCode=sagemaker` (Quotas[] with QuotaName, QuotaCode, Value; NextToken paging).
     use super::*;
     use crate::preflight::Severity;
+    use aws_sdk_servicequotas::operation::list_aws_default_service_quotas::ListAwsDefaultServiceQuotasOutput;
     use aws_sdk_servicequotas::operation::list_service_quotas::ListServiceQuotasOutput;
     use aws_sdk_servicequotas::types::ServiceQuota;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -109,9 +131,42 @@ mod tests {
                     ))
                     .build()
             });
-        let client = mock_client!(aws_sdk_servicequotas, RuleMode::MatchAny, [&first, &second]);
+        // A quota with no applied value is only in the defaults; an applied one wins.
+        let defaults = mock!(aws_sdk_servicequotas::Client::list_aws_default_service_quotas)
+            .match_requests(|r| r.service_code() == Some("sagemaker"))
+            .then_output(|| {
+                ListAwsDefaultServiceQuotasOutput::builder()
+                    .quotas(quota(
+                        "ml.p3.16xlarge for training job usage",
+                        "L-2DC4A4A6",
+                        8.0,
+                    ))
+                    .quotas(quota(
+                        "ml.g4dn.xlarge for training job usage",
+                        "L-DEFAULT1",
+                        1.0,
+                    ))
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_servicequotas,
+            RuleMode::MatchAny,
+            [&first, &second, &defaults]
+        );
         let quotas = sagemaker_quotas(&client).await.unwrap();
-        assert_eq!(quotas.len(), 2, "both pages read");
+        assert_eq!(
+            quotas.len(),
+            3,
+            "both pages and the default read: {quotas:?}"
+        );
+        let g4 = check(
+            TRAINING,
+            &quotas,
+            "ml.g4dn.xlarge",
+            "for training job usage",
+            1,
+        );
+        assert_eq!(g4.severity, Severity::Ok, "{g4:?}");
 
         let training = check(
             TRAINING,

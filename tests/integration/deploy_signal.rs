@@ -1,6 +1,7 @@
 //! Ctrl-C while `up` waits detaches: exit 130, and the message says the operation goes on in
 //! CloudFormation and how to attach again. The emulator finishes every operation at once, so a
-//! tiny fake CloudFormation endpoint keeps a stack UPDATE_IN_PROGRESS forever.
+//! tiny fake CloudFormation endpoint keeps a stack UPDATE_IN_PROGRESS forever (and answers
+//! the zone preflight's DescribeAvailabilityZones).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -12,7 +13,23 @@ use crate::support::fault_proxy::read_request;
 const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 
 fn answer(action_body: &str) -> String {
-    let body = if action_body.contains("Action=DescribeStacks") {
+    let body = if action_body.contains("Action=DescribeAvailabilityZones") {
+        // `up`'s zone preflight; shaped like the EC2 API reference's answer.
+        let zones: String = ["a", "b", "c"]
+            .iter()
+            .map(|z| {
+                format!(
+                    "<item><zoneName>us-east-1{z}</zoneName><zoneState>available</zoneState>\
+                     <zoneType>availability-zone</zoneType><regionName>us-east-1</regionName></item>"
+                )
+            })
+            .collect();
+        format!(
+            "<DescribeAvailabilityZonesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+             <requestId>1</requestId><availabilityZoneInfo>{zones}</availabilityZoneInfo>\
+             </DescribeAvailabilityZonesResponse>"
+        )
+    } else if action_body.contains("Action=DescribeStacks") {
         format!(
             "<DescribeStacksResponse xmlns=\"{NS}\"><DescribeStacksResult><Stacks><member>\
              <StackName>mask-rcnn</StackName>\
