@@ -79,7 +79,9 @@ mod tests {
             "CREATE_FAILED",
             "Resource handler returned message: \"DataSync location access test failed: could not perform s3:ListObjectsV2 on bucket. Unable to assume role. Reason: Access denied when calling sts:AssumeRole\"",
         );
-        assert!(explain(&race).unwrap().contains("run `stackctl up` again"));
+        let why = explain(&race).unwrap();
+        assert!(why.contains("running `stackctl up` again"), "{why}");
+        assert!(why.contains("trust policy"), "{why}");
         let mistake = ev(
             "Fsx",
             "AWS::FSx::FileSystem",
