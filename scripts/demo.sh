@@ -52,6 +52,7 @@ set -x
 "$venv/bin/cfn-lint" "$work/template.yaml"
 "$bin" up --yes
 "$bin" up
+"$bin" doctor
 "$bin" outputs --format env
 "$bin" status
 "$bin" data stage --from "$work/coco"
