@@ -125,20 +125,21 @@ def resolve(value, resources):
 
 
 def policies(doc):
-    """(resource, label, document) for every policy in the template."""
+    """(resource, label, kind, document) for every policy in the template; kind is
+    "identity", "trust" (a role's trust policy) or "resource" (a bucket policy)."""
     resources = doc.get("Resources") or {}
     for logical, res in resources.items():
         rtype = res.get("Type")
         props = res.get("Properties") or {}
         if rtype == "AWS::IAM::Role":
             if "AssumeRolePolicyDocument" in props:
-                yield logical, "AssumeRolePolicyDocument", props["AssumeRolePolicyDocument"], resources
+                yield logical, "AssumeRolePolicyDocument", "trust", props["AssumeRolePolicyDocument"]
             for p in props.get("Policies") or []:
-                yield logical, p.get("PolicyName", "?"), p["PolicyDocument"], resources
+                yield logical, p.get("PolicyName", "?"), "identity", p["PolicyDocument"]
         elif rtype in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-            yield logical, props.get("PolicyName", logical), props["PolicyDocument"], resources
+            yield logical, props.get("PolicyName", logical), "identity", props["PolicyDocument"]
         elif rtype == "AWS::S3::BucketPolicy":
-            yield logical, "PolicyDocument", props["PolicyDocument"], resources
+            yield logical, "PolicyDocument", "resource", props["PolicyDocument"]
 
 
 def main(paths):
@@ -153,17 +154,18 @@ def main(paths):
         except (OSError, yaml.YAMLError) as e:
             print(f"iam-lint: cannot read {path}: {e}", file=sys.stderr)
             return 2
-        for logical, label, document, resources in policies(doc):
+        resources = doc.get("Resources") or {}
+        for logical, label, kind, document in policies(doc):
             count += 1
             resolved = resolve(document, resources)
-            if label == "AssumeRolePolicyDocument":
+            if kind == "trust":
                 # A trust policy is a resource policy on the role: parliament reads identity
                 # policies, so it gets the statements with the role itself as the resource
                 # (sts:AssumeRole acts on a role) and without the principal.
                 for st in resolved.get("Statement", []):
                     st.pop("Principal", None)
                     st["Resource"] = get_att(logical, "Arn", resources)
-            elif label == "PolicyDocument":
+            elif kind == "resource":
                 for st in resolved.get("Statement", []):
                     st.pop("Principal", None)
             analyzed = analyze_policy_string(json.dumps(resolved), include_community_auditors=False)

@@ -9,34 +9,14 @@ use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::types::ImageIdentifier;
 
 use super::Finding;
+use crate::spec::scalars::{EcrReference, ImageUri};
 
 /// Check name.
 pub const CHECK: &str = "image";
 
-/// Registry (account), repository and tag or digest of a private ECR image URI
-/// (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]`); None for other registries.
-pub fn parse(uri: &str) -> Option<(String, String, ImageIdentifier)> {
-    let (registry, rest) = uri.split_once('/')?;
-    let mut labels = registry.split('.');
-    let account = labels.next()?;
-    if labels.next()? != "dkr" || labels.next()? != "ecr" {
-        return None;
-    }
-    let (repo, id) = if let Some((repo, digest)) = rest.split_once('@') {
-        (
-            repo,
-            ImageIdentifier::builder().image_digest(digest).build(),
-        )
-    } else {
-        let (repo, tag) = rest.rsplit_once(':').unwrap_or((rest, "latest"));
-        (repo, ImageIdentifier::builder().image_tag(tag).build())
-    };
-    Some((account.to_owned(), repo.to_owned(), id))
-}
-
 /// Whether the image of `model` at `uri` exists.
-pub async fn check(ecr: &aws_sdk_ecr::Client, model: &str, uri: &str) -> Finding {
-    let Some((registry, repo, id)) = parse(uri) else {
+pub async fn check(ecr: &aws_sdk_ecr::Client, model: &str, uri: &ImageUri) -> Finding {
+    let Some(image) = uri.ecr() else {
         return Finding::unchecked(
             CHECK,
             format!("{model}: {uri} is not in a private ECR registry; it cannot be looked up here"),
@@ -44,10 +24,15 @@ pub async fn check(ecr: &aws_sdk_ecr::Client, model: &str, uri: &str) -> Finding
     };
     let push =
         format!("push it with `stackctl image push --model {model}`, or fix jobs.images.{model}");
+    let (registry, repo) = (image.account, image.repository);
+    let id = match image.reference {
+        EcrReference::Tag(tag) => ImageIdentifier::builder().image_tag(tag).build(),
+        EcrReference::Digest(digest) => ImageIdentifier::builder().image_digest(digest).build(),
+    };
     match ecr
         .describe_images()
-        .registry_id(&registry)
-        .repository_name(&repo)
+        .registry_id(registry)
+        .repository_name(repo)
         .image_ids(id)
         .send()
         .await
@@ -107,15 +92,19 @@ mod tests {
                     .build()
             });
         let ecr = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&missing, &present]);
-        let f = check(&ecr, "tensorpack", &format!("{URI}:v2")).await;
+        let uri = |s: &str| s.parse::<ImageUri>().unwrap();
+        let f = check(&ecr, "tensorpack", &uri(&format!("{URI}:v2"))).await;
         assert_eq!(f.severity, Severity::Fatal, "{f:?}");
         assert!(
             f.fix
                 .unwrap()
                 .contains("stackctl image push --model tensorpack")
         );
-        assert_eq!(check(&ecr, "tensorpack", URI).await.severity, Severity::Ok);
-        let public = check(&ecr, "detectron2", "public.ecr.aws/x/y:1").await;
+        assert_eq!(
+            check(&ecr, "tensorpack", &uri(URI)).await.severity,
+            Severity::Ok
+        );
+        let public = check(&ecr, "detectron2", &uri("public.ecr.aws/x/y:1")).await;
         assert_eq!(public.severity, Severity::Unchecked);
     }
 }

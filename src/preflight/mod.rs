@@ -208,7 +208,7 @@ pub async fn doctor(aws: &Aws, spec: &StackSpec) -> Result<Vec<Finding>, AwsErro
     }
 
     for (model, uri) in &spec.jobs.images {
-        findings.push(image::check(&aws.ecr, model.as_str(), uri.as_str()).await);
+        findings.push(image::check(&aws.ecr, model.as_str(), uri).await);
     }
     if spec.notebook.is_some() {
         findings.push(Finding::unchecked(

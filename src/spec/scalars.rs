@@ -466,10 +466,32 @@ checked_string!(
     check_image_uri
 );
 
+/// The parts of a private ECR image URI
+/// (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrImage<'a> {
+    /// Registry id (the account).
+    pub account: &'a str,
+    /// Region of the registry.
+    pub region: &'a str,
+    /// Repository name.
+    pub repository: &'a str,
+    /// The tag (`latest` when none is given) or digest.
+    pub reference: EcrReference<'a>,
+}
+
+/// How an ECR image URI names the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcrReference<'a> {
+    /// `:tag`, or `latest` when the URI has none.
+    Tag(&'a str),
+    /// `@sha256:...`.
+    Digest(&'a str),
+}
+
 impl ImageUri {
-    /// The ECR repository ARN this URI points at, when it is an ECR private registry URI
-    /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>`).
-    pub fn ecr_repository_arn(&self) -> Option<String> {
+    /// The registry, repository and tag or digest, when this is a private ECR registry URI.
+    pub fn ecr(&self) -> Option<EcrImage<'_>> {
         let (registry, rest) = self.0.split_once('/')?;
         let mut labels = registry.split('.');
         let account = labels.next()?;
@@ -477,10 +499,30 @@ impl ImageUri {
             return None;
         }
         let region = labels.next()?;
-        let repo = rest.split_once('@').map_or_else(
-            || rest.rsplit_once(':').map_or(rest, |(r, _)| r),
-            |(r, _)| r,
-        );
+        let (repository, reference) = match rest.split_once('@') {
+            Some((repo, digest)) => (repo, EcrReference::Digest(digest)),
+            None => match rest.rsplit_once(':') {
+                Some((repo, tag)) => (repo, EcrReference::Tag(tag)),
+                None => (rest, EcrReference::Tag("latest")),
+            },
+        };
+        Some(EcrImage {
+            account,
+            region,
+            repository,
+            reference,
+        })
+    }
+
+    /// The ECR repository ARN this URI points at, when it is an ECR private registry URI
+    /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>`).
+    pub fn ecr_repository_arn(&self) -> Option<String> {
+        let EcrImage {
+            account,
+            region,
+            repository,
+            ..
+        } = self.ecr()?;
         let partition = if region.starts_with("cn-") {
             "aws-cn"
         } else if region.contains("-gov-") {
@@ -489,7 +531,7 @@ impl ImageUri {
             "aws"
         };
         Some(format!(
-            "arn:{partition}:ecr:{region}:{account}:repository/{repo}"
+            "arn:{partition}:ecr:{region}:{account}:repository/{repository}"
         ))
     }
 }
@@ -675,7 +717,34 @@ mod tests {
             uri.ecr_repository_arn().unwrap(),
             "arn:aws:ecr:us-west-2:123456789012:repository/mask-rcnn/tp"
         );
+        let parts = uri.ecr().unwrap();
+        assert_eq!(
+            (
+                parts.account,
+                parts.region,
+                parts.repository,
+                parts.reference
+            ),
+            (
+                "123456789012",
+                "us-west-2",
+                "mask-rcnn/tp",
+                EcrReference::Tag("1.0")
+            )
+        );
+        let untagged =
+            ImageUri::from_str("123456789012.dkr.ecr.us-west-2.amazonaws.com/tp").unwrap();
+        assert_eq!(
+            untagged.ecr().unwrap().reference,
+            EcrReference::Tag("latest")
+        );
         assert!(ImageUri::from_str("docker.io/library/ubuntu:22.04").is_ok());
+        assert!(
+            ImageUri::from_str("docker.io/library/ubuntu:22.04")
+                .unwrap()
+                .ecr()
+                .is_none()
+        );
         assert!(ImageUri::from_str("ubuntu").is_err());
         assert!(ImageUri::from_str("reg.example.com/Upper:1").is_err());
         assert!(ImageUri::from_str("reg.example.com/x@sha256:abc").is_err());

@@ -217,45 +217,22 @@ async fn push_creates_the_repository_logs_in_on_stdin_builds_and_pushes() {
 #[test]
 fn the_entrypoint_keeps_the_training_exit_code_and_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let tool = |name: &str, body: &str| {
-        let path = dir.path().join(name);
-        fs_err::write(&path, body).unwrap();
-        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    };
     tool(
+        dir.path(),
         "mpirun",
         "#!/bin/sh\necho \"ranks: $*\"\necho 'Traceback (most recent call last): boom' >&2\nexit 3\n",
     );
-    // SageMaker hosts with 8 GPUs.
-    tool(
-        "nvidia-smi",
-        "#!/bin/sh\nfor i in 0 1 2 3 4 5 6 7; do echo \"GPU $i: Tesla V100-SXM2-16GB (UUID: GPU-$i)\"; done\n",
-    );
-    // What SageMaker gives a custom image: files under /opt/ml (SAGEMAKER_BASE_DIR here).
     let base = dir.path().join("opt-ml");
-    fs_err::create_dir_all(base.join("input/config")).unwrap();
-    fs_err::write(
-        base.join("input/config/resourceconfig.json"),
-        r#"{"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}"#,
-    )
-    .unwrap();
-    fs_err::write(
-        base.join("input/config/hyperparameters.json"),
+    sagemaker_files(
+        &base,
+        dir.path(),
         r#"{"images_per_epoch": "120000", "batch_norm": "SyncBN", "config:TRAIN.GRADIENT_CLIP": "0.36"}"#,
-    )
-    .unwrap();
+    );
     for model in ["tensorpack", "aws-samples"] {
         let out = Command::new("python3")
             .arg(root().join("templates/images").join(model).join("train"))
             .env("PYTHONPATH", root().join("templates/images/common"))
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    dir.path().display(),
-                    std::env::var("PATH").unwrap()
-                ),
-            )
+            .env("PATH", path_with(dir.path()))
             .env("SAGEMAKER_BASE_DIR", &base)
             .output()
             .expect("python3 runs");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{dev_tool, root, stackctl, write};
+use crate::support::{assert_lint_clean, dev_tool, root, stackctl, write};
 
 /// (name, stack file) pairs covering every option of the stack file.
 pub(crate) const CONFIGS: &[(&str, &str)] = &[
@@ -111,18 +111,7 @@ fn every_configuration_renders_and_passes_cfn_lint() {
         .collect();
 
     // One cfn-lint run over every template; exit 0 means no error, warning or informational.
-    let lint = Command::new(&cfn_lint)
-        .args(&rendered)
-        .current_dir(dir.path())
-        .output()
-        .expect("cfn-lint runs");
-    assert!(
-        lint.status.success(),
-        "cfn-lint found problems (exit {:?}):\n{}{}",
-        lint.status.code(),
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    assert_lint_clean(&cfn_lint, &rendered, dir.path());
 
     let default = &plans["default"];
     assert_eq!(default.count("AWS::EC2::VPC"), 1);

@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::render_matrix::CONFIGS;
-use crate::support::{dev_tool, stackctl, write};
+use crate::support::{assert_lint_clean, dev_tool, stackctl, write};
 
 /// Values the test gives the `Fn::Sub` variables the script may name.
 const SUB_SAMPLES: &[(&str, &str)] = &[
@@ -126,19 +126,9 @@ fn every_configurations_on_start_script_passes_shellcheck() {
 
     // Every check at every severity (style included); a finding fails, unless the script
     // disables it inline with its reason.
-    let lint = Command::new(&shellcheck)
-        .args(["--severity=style", "--format=gcc"])
-        .args(&files)
-        .current_dir(dir.path())
-        .output()
-        .expect("shellcheck runs");
-    assert!(
-        lint.status.success(),
-        "shellcheck found problems (exit {:?}):\n{}{}",
-        lint.status.code(),
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    let mut args = vec!["--severity=style".to_owned(), "--format=gcc".to_owned()];
+    args.extend(files);
+    assert_lint_clean(&shellcheck, &args, dir.path());
 }
 
 /// A temporary notebook instance: the script with its home rewritten, stand-ins on PATH.

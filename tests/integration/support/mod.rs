@@ -77,6 +77,25 @@ pub fn dev_tool(name: &str) -> PathBuf {
     path
 }
 
+/// Runs the linter `tool` with `args` in `dir`; fails the test with its output unless it exits
+/// 0 (no finding).
+#[track_caller]
+pub fn assert_lint_clean(tool: &Path, args: &[String], dir: &Path) {
+    let name = tool.file_name().unwrap_or_default().to_string_lossy();
+    let lint = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} does not run: {e}"));
+    assert!(
+        lint.status.success(),
+        "{name} found problems (exit {:?}):\n{}{}",
+        lint.status.code(),
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
