@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
-"""moto_server (the local AWS emulator) with one documented behaviour it lacks.
+"""moto_server (the local AWS emulator) with documented CloudFormation behaviours it lacks.
 
-CloudFormation's `DeletionPolicy: RetainExceptOnCreate` "behaves like Retain for stack
-operations, except for the stack operation that initially created the resource" (AWS
-CloudFormation user guide, DeletionPolicy attribute). moto 5.2.5 keeps only resources whose
-policy is the literal `Retain` and deletes the rest with the stack. moto never rolls a create
-back, so on every deletion it can see, RetainExceptOnCreate means Retain: this wrapper says so
-and otherwise runs moto_server unchanged, with the same arguments (-H HOST -p PORT).
+1. `DeletionPolicy: RetainExceptOnCreate` "behaves like Retain for stack operations, except for
+   the stack operation that initially created the resource" (AWS CloudFormation user guide,
+   DeletionPolicy attribute). moto 5.2.5 keeps only resources whose policy is the literal
+   `Retain`. moto never rolls a create back, so on every deletion it can see,
+   RetainExceptOnCreate means Retain.
+2. A stack whose deletion fails stays, in DELETE_FAILED ("If the stack deletion fails, the stack
+   will be in the DELETE_FAILED state", user guide, deleting a stack; DeleteStack itself returns
+   at once). moto raises from DeleteStack and forgets the stack, so nothing could find and
+   finish it again.
+3. A resource that is already gone when CloudFormation deletes it counts as deleted (the
+   resource handler contract: a delete handler answers NotFound, which CloudFormation treats as
+   success). moto fails the deletion on it.
+4. The resources of a stack stay listed after its deletion (ListStackResources works on a
+   deleted stack's id). moto forgets each resource it deleted and re-creates a forgotten one
+   the next time the stack's resources are listed.
+
+Otherwise it runs moto_server unchanged, with the same arguments (-H HOST -p PORT).
 """
 
 import sys
 
-from moto.cloudformation import parsing
+from moto.cloudformation import models, parsing
 from moto.server import main
 
 _delete = parsing.ResourceMap.delete
@@ -25,6 +36,73 @@ def _delete_keeping_retain_except_on_create(self):
 
 
 parsing.ResourceMap.delete = _delete_keeping_retain_except_on_create
+
+_delete_resource = parsing.ResourceMap._delete_resource
+
+
+def _code(err):
+    """The AWS error code of a moto error (`code` on service errors, `error_type` on REST ones)."""
+    return str(getattr(err, "code", None) or getattr(err, "error_type", None) or type(err).__name__)
+
+
+def _delete_resource_gone_is_deleted(self, parsed_resource, resource_json):
+    try:
+        _delete_resource(self, parsed_resource, resource_json)
+    except Exception as err:
+        # moto says "gone" with a *NotFound code, or (IAM, SageMaker) with a message that
+        # something "does not exist" or was "not found" (RecordNotFound).
+        text = (_code(err) + str(getattr(err, "message", err))).lower().replace(" ", "")
+        if "notfound" in text or "doesnotexist" in text:
+            return
+        raise
+
+
+parsing.ResourceMap._delete_resource = _delete_resource_gone_is_deleted
+
+_stack_delete = models.Stack.delete
+
+
+def _stack_delete_failing_like_cloudformation(self):
+    # moto forgets each resource it deleted and re-creates a forgotten one when the stack's
+    # resources are next listed (even those of a deleted stack); CloudFormation lists them all,
+    # deleted ones as such. Keep the records, as CloudFormation does.
+    parsed = dict(self.resource_map._parsed_resources)
+    try:
+        _stack_delete(self)
+    except Exception as err:
+        code = _code(err)
+        message = getattr(err, "message", str(err))
+        self.status = "DELETE_FAILED"
+        self._add_stack_event(
+            "DELETE_FAILED",
+            resource_status_reason=f"The following resource(s) failed to delete: {code}: {message}",
+        )
+        raise
+    finally:
+        self.resource_map._parsed_resources.clear()
+        self.resource_map._parsed_resources.update(parsed)
+
+
+models.Stack.delete = _stack_delete_failing_like_cloudformation
+
+_backend_delete_stack = models.CloudFormationBackend.delete_stack
+
+
+def _backend_delete_stack_keeping_failed(self, name_or_stack_id):
+    before = dict(self.stacks)
+    try:
+        _backend_delete_stack(self, name_or_stack_id)
+    except Exception:
+        restored = False
+        for stack_id, stack in before.items():
+            if stack_id not in self.stacks and stack.status == "DELETE_FAILED":
+                self.stacks[stack_id] = stack
+                restored = True
+        if not restored:
+            raise
+
+
+models.CloudFormationBackend.delete_stack = _backend_delete_stack_keeping_failed
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"

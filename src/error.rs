@@ -130,7 +130,9 @@ impl Error {
             Self::Image(_) => ExitStatus::Failure,
             Self::JobInterrupted(_) => ExitStatus::Interrupted,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
-            Self::Deploy(DeployError::Interrupted { .. }) => ExitStatus::Interrupted,
+            Self::Deploy(DeployError::Interrupted { .. } | DeployError::DownInterrupted(_)) => {
+                ExitStatus::Interrupted
+            }
             Self::Deploy(_) => ExitStatus::Failure,
         }
     }

@@ -2,8 +2,8 @@
 
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::deploy::DeployError;
-use crate::deploy::down::{DownRequest, down};
-use crate::deploy::sweep::SweepSettings;
+use crate::deploy::down::sweep::SweepSettings;
+use crate::deploy::down::{DownRequest, Progress, STALL_AFTER, down};
 use crate::deploy::wait::WaitSettings;
 use crate::error::Error;
 use crate::printer::Printer;
@@ -31,6 +31,7 @@ pub async fn run(
             plan.len()
         ))
     };
+    let progress = Progress::default();
     let request = DownRequest {
         stack: spec.name.as_str(),
         yes: args.yes,
@@ -46,11 +47,14 @@ pub async fn run(
             eni_timeout: std::time::Duration::from_secs(args.eni_timeout),
             ..SweepSettings::default()
         },
+        stall_after: STALL_AFTER,
+        progress: &progress,
     };
     let outcome = tokio::select! {
         result = down(&aws, &request, reporter.as_ref()) => result?,
         _ = tokio::signal::ctrl_c() => {
-            return Err(DeployError::Interrupted { stack: spec.name.to_string(), command: "down".to_owned() }.into());
+            let message = progress.stage().interruption(spec.name.as_str());
+            return Err(DeployError::DownInterrupted(message).into());
         }
     };
     reporter.finished(&outcome);

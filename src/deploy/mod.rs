@@ -1,13 +1,11 @@
 //! The deploy engine: stack state, change sets, event polling, root causes, and the `up`
 //! operation that ties them together.
 
-pub mod bucket;
 pub mod changeset;
 pub mod down;
 pub mod events;
 pub mod root_cause;
 pub mod stack;
-pub mod sweep;
 pub mod up;
 pub mod wait;
 
@@ -44,6 +42,28 @@ pub enum DeployError {
         /// Final status.
         status: String,
     },
+    /// Something that is not the stack's keeps it from being deleted.
+    #[error(
+        "stack `{stack}` cannot be deleted yet; what blocks it is not the stack's, so stackctl leaves it alone:\n  - {}\nRemove it and run `stackctl down` again",
+        blockers.join("\n  - ")
+    )]
+    Blocked {
+        /// Stack name.
+        stack: String,
+        /// One line per blocker: what, what it blocks, how to remove it.
+        blockers: Vec<String>,
+    },
+    /// A wait of `down` reached its deadline.
+    #[error("stack `{stack}`: {detail}")]
+    Stuck {
+        /// Stack name.
+        stack: String,
+        /// What was waited for, how long, and what to do.
+        detail: String,
+    },
+    /// Ctrl-C during `down`; the message says what goes on and what to run.
+    #[error("{0}")]
+    DownInterrupted(String),
     /// Ctrl-C while waiting; the AWS side goes on.
     #[error(
         "interrupted while waiting for stack `{stack}`; CloudFormation continues the operation. Re-run `stackctl {command}` to attach to it, or `stackctl status` to look"

@@ -1,9 +1,7 @@
-//! `stackctl down` against the emulator: everything but the retained data goes, network
-//! interfaces in the stack's subnets are waited for or deleted, and a second `down` is a no-op.
+//! `stackctl down` against the emulator: everything but the retained data goes; what is not
+//! the stack's (an instance, a person's interface, another workload's interface in a shared
+//! VPC) is named and never touched; a second `down` checks what is left and exits 0.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
@@ -12,7 +10,7 @@ use crate::deploy_up::{result_of, stackctl_aws};
 use crate::support::emulator::Emulator;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn down_waits_for_foreign_network_interfaces_removes_the_rest_and_keeps_the_data() {
+async fn down_names_what_is_not_the_stacks_touches_none_of_it_and_finishes_once_it_is_gone() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().unwrap();
     let e = Some(&emulator);
@@ -29,12 +27,13 @@ async fn down_waits_for_foreign_network_interfaces_removes_the_rest_and_keeps_th
 
     let config = emulator.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
-    // An interface someone left behind: available and in our account, so `down` deletes it.
-    let left = ec2
+    // An interface someone made in a stack subnet: available, but nothing of the stack
+    // created it, so `down` names it and leaves it alone.
+    let foreign = ec2
         .create_network_interface()
         .subnet_id(&subnets[0])
         .groups(&sg)
-        .description("left behind by a test")
+        .description("made by a person")
         .send()
         .await
         .unwrap()
@@ -42,7 +41,7 @@ async fn down_waits_for_foreign_network_interfaces_removes_the_rest_and_keeps_th
         .unwrap()
         .network_interface_id
         .unwrap();
-    // An interface in use by an instance: `down` must wait until it is gone.
+    // An instance someone launched in a stack subnet: `down` stops at once and names it.
     let reservation = ec2
         .run_instances()
         .image_id("ami-12c6146b")
@@ -59,72 +58,63 @@ async fn down_waits_for_foreign_network_interfaces_removes_the_rest_and_keeps_th
         .unwrap()
         .to_owned();
 
-    // down runs while the test watches its output and removes the instance when asked to wait.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .args(["down", "--yes", "--endpoint-url", &emulator.endpoint])
-        .current_dir(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("STACKCTL_STACK")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let waited_line = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("down announces the interface it waits for");
-        if line.contains("waiting for network interface") {
-            break line;
-        }
-    };
-    assert!(waited_line.contains(&in_use), "{waited_line}");
+    let started = std::time::Instant::now();
+    let blocked = stackctl_aws(e, dir.path(), &["down", "--yes"]);
+    assert_eq!(blocked.code, 1, "{}", blocked.stderr);
     assert!(
-        waited_line.contains(&instance),
-        "says whose it is: {waited_line}"
+        started.elapsed() < Duration::from_secs(60),
+        "down must not wait for what is not the stack's"
     );
+    let text = &blocked.stderr;
+    assert!(text.contains("not the stack's"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "aws ec2 terminate-instances --instance-ids {instance}"
+        )),
+        "names the instance and how to remove it: {text}"
+    );
+    assert!(text.contains(&in_use), "{text}");
+    assert!(
+        text.contains(&format!(
+            "aws ec2 delete-network-interface --network-interface-id {foreign}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("blocks deleting subnet"), "{text}");
+    let still = ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&foreign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.network_interfaces().len(),
+        1,
+        "the foreign interface was not touched"
+    );
+
+    // The person removes what is theirs; `down` then finishes.
     ec2.terminate_instances()
         .instance_ids(&instance)
         .send()
         .await
         .unwrap();
-    // moto keeps a terminated instance's interface; take it away as AWS would.
-    let _ = ec2
-        .delete_network_interface()
-        .network_interface_id(&in_use)
-        .send()
-        .await;
-
-    let status = child.wait().unwrap();
-    let stderr = reader.join().unwrap();
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    for eni in [&in_use, &foreign] {
+        // moto keeps a terminated instance's interface; take it away as AWS would.
+        let _ = ec2
+            .delete_network_interface()
+            .network_interface_id(eni)
+            .send()
+            .await;
+    }
+    let down = stackctl_aws(e, dir.path(), &["down", "--yes"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    let stderr = &down.stderr;
     assert!(
-        stderr.contains(&format!("deleted network interface {left}")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(&format!("network interface(s) {in_use} gone")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("deleted NAT gateway"),
+        stderr.contains("AWS::EC2::NatGateway"),
         "the emulator leaves the NAT gateway: {stderr}"
     );
-    assert!(stderr.contains("released Elastic IP"), "{stderr}");
+    assert!(stderr.contains("AWS::EC2::EIP"), "{stderr}");
     assert!(stderr.contains("kept EFS file system"), "{stderr}");
     assert!(stderr.contains("kept data bucket"), "{stderr}");
 
@@ -161,10 +151,127 @@ async fn down_waits_for_foreign_network_interfaces_removes_the_rest_and_keeps_th
     assert_eq!(fs.file_systems().len(), 1, "the retained file system stays");
     assert_eq!(fs.file_systems()[0].number_of_mount_targets(), 0);
 
-    // A second down: the stack is gone, exit 0.
+    // A second down: the stack is gone; it checks what the deletion left and exits 0.
     let again = stackctl_aws(e, dir.path(), &["down", "--yes"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stderr.contains("does not exist"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("kept EFS file system"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// With `network.existing` the subnets and the security group are the user's: `down` never
+/// touches an interface in them, even an available one in the group the stack used.
+#[tokio::test(flavor = "multi_thread")]
+async fn down_on_an_existing_vpc_leaves_other_workloads_interfaces_alone() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = emulator.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.8.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let zones = ec2.describe_availability_zones().send().await.unwrap();
+    let zone = zones.availability_zones()[0]
+        .zone_name()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.8.1.0/24")
+        .availability_zone(&zone)
+        .send()
+        .await
+        .unwrap()
+        .subnet
+        .unwrap()
+        .subnet_id
+        .unwrap();
+    let sg = ec2
+        .create_security_group()
+        .vpc_id(&vpc)
+        .group_name("shared")
+        .description("shared by several workloads")
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    let foreign = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&sg)
+        .description("another workload")
+        .send()
+        .await
+        .unwrap()
+        .network_interface
+        .unwrap()
+        .network_interface_id
+        .unwrap();
+    std::fs::write(
+        dir.path().join("existing.yaml"),
+        format!(
+            "name: shared-vpc\nnetwork:\n  existing:\n    vpc_id: {vpc}\n    private_subnet_ids: [{subnet}]\n    security_group_id: {sg}\nfsx:\n  enabled: false\n"
+        ),
+    )
+    .unwrap();
+    let e = Some(&emulator);
+    let up = stackctl_aws(e, dir.path(), &["--stack", "existing.yaml", "up", "--yes"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let down = stackctl_aws(
+        e,
+        dir.path(),
+        &["--stack", "existing.yaml", "down", "--yes"],
+    );
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(!down.stderr.contains(&foreign), "{}", down.stderr);
+    let left = ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&foreign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.network_interfaces().len(),
+        1,
+        "the foreign interface still exists"
+    );
+    assert_eq!(
+        left.network_interfaces()[0].status().map(|s| s.as_str()),
+        Some("available")
+    );
+    // And the user's network is untouched.
+    assert_eq!(
+        ec2.describe_subnets()
+            .subnet_ids(&subnet)
+            .send()
+            .await
+            .unwrap()
+            .subnets()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ec2.describe_security_groups()
+            .group_ids(&sg)
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
