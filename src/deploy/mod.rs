@@ -10,7 +10,7 @@ pub mod up;
 pub mod wait;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Errors of a stack operation.
 #[derive(Debug, thiserror::Error)]

@@ -94,7 +94,7 @@ const STACK: &str = "AWS::CloudFormation::Stack";
 
 /// Everything a reporter was told, in order.
 #[derive(Default, Clone)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
+pub(crate) struct Recorder(pub(crate) Arc<Mutex<Vec<String>>>);
 
 impl Reporter for Recorder {
     fn notice(&self, message: &str) {

@@ -219,7 +219,7 @@ async fn down_on_an_existing_vpc_leaves_other_workloads_interfaces_alone() {
         .unwrap()
         .network_interface_id
         .unwrap();
-    std::fs::write(
+    fs_err::write(
         dir.path().join("existing.yaml"),
         format!(
             "name: shared-vpc\nnetwork:\n  existing:\n    vpc_id: {vpc}\n    private_subnet_ids: [{subnet}]\n    security_group_id: {sg}\nfsx:\n  enabled: false\n"
@@ -324,4 +324,63 @@ async fn down_with_delete_data_removes_the_file_system_and_the_bucket() {
             .await
             .is_err()
     );
+}
+
+/// A deployed template `down` cannot parse: every resource counts as kept (fail closed), so the
+/// retained EFS survives, and `down` says why. The template is made unreadable by a proxy that
+/// rewrites GetTemplate's answer; the emulator then leaves what it skips (see the sweep), which
+/// `down` now refuses to guess about, so it ends in DELETE_FAILED and says what it left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_that_cannot_be_parsed_keeps_the_file_system() {
+    use std::sync::Arc;
+
+    use crate::support::fault_proxy::FaultProxy;
+
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let up = stackctl_aws(
+        Some(&emulator),
+        dir.path(),
+        &["up", "--yes", "--output", "json"],
+    );
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let fs_id = result_of(&up)["outputs"]["EfsFileSystemId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upstream = emulator.endpoint.trim_start_matches("http://").to_owned();
+    let garble: crate::support::fault_proxy::Rewrite = Arc::new(|request: &str, body: String| {
+        if !request.contains("Action=GetTemplate") {
+            return body;
+        }
+        let (Some(start), Some(end)) = (body.find("<TemplateBody>"), body.find("</TemplateBody>"))
+        else {
+            return body;
+        };
+        format!(
+            "{}<TemplateBody>Resources: [unclosed{}",
+            &body[..start],
+            &body[end..]
+        )
+    });
+    let proxy = FaultProxy::start_with(upstream, 0, Some(garble));
+    let down = stackctl_aws(
+        None,
+        dir.path(),
+        &["down", "--yes", "--endpoint-url", &proxy.endpoint],
+    );
+    assert!(
+        down.stderr.contains("could not be parsed"),
+        "says why it keeps: {}",
+        down.stderr
+    );
+    let config = emulator.sdk_config().await;
+    let efs = aws_sdk_efs::Client::new(&config);
+    let fs = efs
+        .describe_file_systems()
+        .file_system_id(&fs_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fs.file_systems().len(), 1, "the file system survives down");
 }

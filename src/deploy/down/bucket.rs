@@ -123,3 +123,70 @@ pub async fn delete_bucket(
     )?;
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+    use aws_sdk_s3::types::{Error as S3Error, ObjectVersion};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// An object version under object lock cannot be deleted: DeleteObjects answers 200 with an
+    /// `Error` entry for it (S3 API reference, DeleteObjects: Key, VersionId, Code, Message;
+    /// with Quiet only the failures are listed). The emptying ends with an error naming the
+    /// key instead of sending it again forever.
+    #[tokio::test]
+    async fn an_object_that_cannot_be_deleted_ends_the_emptying_with_its_key() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket)
+            .then_output(|| HeadBucketOutput::builder().build());
+        let list = mock!(aws_sdk_s3::Client::list_object_versions).then_output(|| {
+            ListObjectVersionsOutput::builder()
+                .versions(
+                    ObjectVersion::builder()
+                        .key("mask-rcnn/train/locked.jpg")
+                        .version_id("3HL4kqtJlcpXroDTDmJ")
+                        .build(),
+                )
+                .versions(
+                    ObjectVersion::builder()
+                        .key("mask-rcnn/train/free.jpg")
+                        .version_id("UIORUnfnd89493jJFJ")
+                        .build(),
+                )
+                .build()
+        });
+        let delete = mock!(aws_sdk_s3::Client::delete_objects).then_output(|| {
+            DeleteObjectsOutput::builder()
+                .errors(
+                    S3Error::builder()
+                        .key("mask-rcnn/train/locked.jpg")
+                        .version_id("3HL4kqtJlcpXroDTDmJ")
+                        .code("AccessDenied")
+                        .message("Access Denied because object protected by object lock.")
+                        .build(),
+                )
+                .build()
+        });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &list, &delete]);
+        let mut aws = Aws::with_cloudformation(aws_sdk_cloudformation::Client::from_conf(
+            aws_sdk_cloudformation::Config::builder()
+                .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
+                .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
+                .build(),
+        ));
+        aws.s3 = s3;
+        let err = delete_bucket(&aws, "data-bucket", SweepSettings::default())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("mask-rcnn/train/locked.jpg"), "{text}");
+        assert!(
+            text.contains("AccessDenied") && text.contains("object lock"),
+            "{text}"
+        );
+        assert_eq!(delete.num_calls(), 1, "not sent again");
+    }
+}

@@ -311,13 +311,15 @@ async fn after_delete(
     }
     for left in sweep::left_alone(aws, recorded).await? {
         if !matches!(left.resource_type.as_str(), "AWS::EFS::FileSystem") {
-            notes.push(format!(
+            let line = format!(
                 "left {} {} ({}) in place: {}",
                 left.resource_type,
                 left.physical_id,
                 left.logical_id,
                 left.retention.reason()
-            ));
+            );
+            reporter.notice(&line);
+            notes.push(line);
         }
     }
     for kept in recorded
