@@ -483,15 +483,16 @@ pub struct DownArgs {
     /// Delete without asking (needed without a terminal).
     #[arg(long, short)]
     pub yes: bool,
-    /// Delete even while training jobs run in the stack's subnets.
+    /// Stop the training jobs that run in the stack's subnets (StopTrainingJob, then wait
+    /// until they are Stopped) and delete; without it `down` refuses while any runs.
     #[arg(long)]
     pub force: bool,
     /// Also delete what the stack keeps: the retained EFS file system and the data bucket
     /// with every object in it.
     #[arg(long)]
     pub delete_data: bool,
-    /// Longest wait, in seconds, for network interfaces that other services hold in the
-    /// stack's subnets or security group.
+    /// Longest wait, in seconds, for network interfaces a service of the stack is still
+    /// releasing from its subnets after a stalled or failed deletion.
     #[arg(long, default_value_t = 1200, value_name = "SECONDS")]
     pub eni_timeout: u64,
 }

@@ -826,3 +826,21 @@ async fn force_stops_the_running_job_and_waits_until_it_is_stopped() {
     let delete = position(&st.log, "DeleteStack").unwrap();
     assert!(stop < stopped && stopped < delete, "{:?}", st.log);
 }
+
+/// What an interruption says depends on how far `down` got: nothing changed, work being
+/// stopped, CloudFormation deleting, or the sweep (issue 12's "interruptions tell the truth").
+#[test]
+fn an_interruption_says_what_goes_on_without_down() {
+    use super::Stage;
+    let progress = Progress::default();
+    assert_eq!(progress.stage(), Stage::Looking);
+    let said = |stage: Stage| stage.interruption("demo");
+    assert!(said(Stage::Looking).contains("nothing of stack `demo` was stopped or deleted"));
+    assert!(!said(Stage::Looking).contains("CloudFormation continues"));
+    assert!(said(Stage::StoppingWork).contains("the stack was not deleted"));
+    assert!(said(Stage::Deleting).contains("CloudFormation continues the deletion"));
+    assert!(said(Stage::Deleting).contains("Re-run `stackctl down` to attach"));
+    assert!(said(Stage::Sweeping).contains("finds the deleted stack's resources again"));
+    progress.enter(Stage::Deleting);
+    assert_eq!(progress.stage(), Stage::Deleting);
+}
