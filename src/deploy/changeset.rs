@@ -64,7 +64,11 @@ pub fn new_name() -> String {
     format!("stackctl-{nanos:x}")
 }
 
-/// Creates a change set and waits until it can be executed. `None` means CloudFormation found
+/// The longest wait for CloudFormation to compute a change set (it usually takes seconds; a
+/// stack with hundreds of resources or nested stacks, a minute or two).
+pub const CHANGE_SET_DEADLINE: Duration = Duration::from_secs(10 * 60);
+
+/// Creates a change set and waits (up to [`CHANGE_SET_DEADLINE`]) until it can be executed. `None` means CloudFormation found
 /// nothing to change (the change set is deleted again).
 pub async fn create(
     aws: &Aws,
@@ -94,6 +98,7 @@ pub async fn create(
         }
     }
 
+    let started = tokio::time::Instant::now();
     loop {
         let out = aws
             .cfn
@@ -103,6 +108,22 @@ pub async fn create(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("DescribeChangeSet", e))?;
+        if started.elapsed() >= CHANGE_SET_DEADLINE
+            && !matches!(
+                out.status(),
+                Some(ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed)
+            )
+        {
+            return Err(AwsError::Service {
+                operation: "CreateChangeSet".into(),
+                code: "ChangeSetTimeout".into(),
+                message: format!(
+                    "change set {name} of stack {stack} is still {} after {} s; nothing was executed. Look at it with `aws cloudformation describe-change-set --stack-name {stack} --change-set-name {name}`, then run `stackctl up` again",
+                    out.status().map(|s| s.as_str()).unwrap_or("unknown"),
+                    CHANGE_SET_DEADLINE.as_secs()
+                ),
+            });
+        }
         match out.status() {
             Some(ChangeSetStatus::CreateComplete) => break,
             Some(ChangeSetStatus::Failed) => {
@@ -238,5 +259,52 @@ mod tests {
         ));
         assert!(!needs_confirmation("Remove", "AWS::EC2::Route", None));
         assert!(!needs_confirmation("Add", "AWS::EFS::FileSystem", None));
+    }
+
+    /// A change set CloudFormation never finishes computing (DescribeChangeSet keeps answering
+    /// CREATE_IN_PROGRESS, as it does while it works): the wait ends at the deadline, names the
+    /// change set, and executes nothing.
+    #[tokio::test(start_paused = true)]
+    async fn a_change_set_that_never_finishes_ends_at_the_deadline() {
+        use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+        use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+        use aws_sdk_cloudformation::types::{ChangeSetStatus, ChangeSetType};
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        let create = mock!(aws_sdk_cloudformation::Client::create_change_set).then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:aws:cloudformation:us-east-1:123456789012:changeSet/stackctl-1/1")
+                .build()
+        });
+        let describe =
+            mock!(aws_sdk_cloudformation::Client::describe_change_set).then_output(|| {
+                DescribeChangeSetOutput::builder()
+                    .status(ChangeSetStatus::CreateInProgress)
+                    .build()
+            });
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&create, &describe]
+        );
+        let aws = crate::aws::Aws::with_cloudformation(cfn);
+        let started = tokio::time::Instant::now();
+        let err = super::create(
+            &aws,
+            "demo",
+            "Resources: {}",
+            &[],
+            ChangeSetType::Update,
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), Some("ChangeSetTimeout"), "{err}");
+        assert!(err.to_string().contains("CREATE_IN_PROGRESS"), "{err}");
+        assert!(started.elapsed() >= super::CHANGE_SET_DEADLINE);
+        assert!(
+            describe.num_calls() > 500,
+            "kept polling until the deadline"
+        );
     }
 }
