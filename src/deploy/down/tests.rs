@@ -78,6 +78,8 @@ struct Scenario {
     jobs: &'static [&'static str],
     /// The FSx task that runs, until cancelled.
     fsx_task: Option<&'static str>,
+    /// The stack's status before `down` deletes it.
+    initial: &'static str,
 }
 
 fn event(n: usize, logical: &str, ty: &str, status: &str, reason: &str) -> StackEvent {
@@ -184,6 +186,25 @@ fn managed(id: &str, description: &str) -> NetworkInterface {
     eni
 }
 
+/// The primary interface of an instance of this account (EC2 API reference's example answer).
+fn instance_interface() -> NetworkInterface {
+    let mut eni = interface(
+        "eni-0c0ffee000000001",
+        "Primary network interface",
+        NetworkInterfaceStatus::InUse,
+    );
+    eni.attachment = Some(
+        NetworkInterfaceAttachment::builder()
+            .attachment_id("eni-attach-66c4350a")
+            .instance_id("i-1234567890abcdef0")
+            .instance_owner_id(ACCOUNT)
+            .device_index(0)
+            .delete_on_termination(true)
+            .build(),
+    );
+    eni
+}
+
 fn world(scenario: Scenario) -> (Aws, Shared) {
     let state: Shared = Arc::default();
     let note = |state: &Shared, op: &str| state.lock().unwrap().log.push(op.to_owned());
@@ -191,11 +212,12 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
     // CloudFormation.
     let s = state.clone();
     let after = scenario.after_delete;
+    let initial = scenario.initial;
     let describe =
         mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |_| {
             let st = s.lock().unwrap();
             let status = if st.deletes == 0 {
-                "CREATE_COMPLETE"
+                initial
             } else {
                 after(st.deletes).0
             };
@@ -239,21 +261,34 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
             });
         GetTemplateOutput::builder().template_body(body).build()
     });
-    let resources = mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_output(|| {
-        let mut out = ListStackResourcesOutput::builder();
-        for (logical, ty, physical) in RESOURCES {
-            out = out.stack_resource_summaries(
-                StackResourceSummary::builder()
-                    .logical_resource_id(logical)
-                    .resource_type(ty)
-                    .physical_resource_id(physical)
-                    .resource_status(ResourceStatus::CreateComplete)
-                    .last_updated_timestamp(DateTime::from_secs(1_700_000_000))
-                    .build(),
-            );
-        }
-        out.build()
-    });
+    let s = state.clone();
+    let resources = mock!(aws_sdk_cloudformation::Client::list_stack_resources)
+        .then_compute_response(move |_| {
+            // While a deletion runs, the subnet shows DELETE_IN_PROGRESS since the deletion
+            // started (long ago: the test's clock is paused, the wall clock is not).
+            let deleting = {
+                let st = s.lock().unwrap();
+                st.deletes > 0 && after(st.deletes).0 == "DELETE_IN_PROGRESS"
+            };
+            let mut out = ListStackResourcesOutput::builder();
+            for (logical, ty, physical) in RESOURCES {
+                let status = if deleting && ty == "AWS::EC2::Subnet" {
+                    ResourceStatus::DeleteInProgress
+                } else {
+                    ResourceStatus::CreateComplete
+                };
+                out = out.stack_resource_summaries(
+                    StackResourceSummary::builder()
+                        .logical_resource_id(logical)
+                        .resource_type(ty)
+                        .physical_resource_id(physical)
+                        .resource_status(status)
+                        .last_updated_timestamp(DateTime::from_secs(1_700_000_000))
+                        .build(),
+                );
+            }
+            MockResponse::Output(out.build())
+        });
     let s = state.clone();
     let delete =
         mock!(aws_sdk_cloudformation::Client::delete_stack).then_compute_response(move |_| {
@@ -610,6 +645,7 @@ async fn service_interfaces_go_with_the_stack_and_are_not_waited_for_first() {
         },
         jobs: &[],
         fsx_task: None,
+        initial: "CREATE_COMPLETE",
     });
     let progress = Progress::default();
     let outcome = down(&aws, &request(false, &progress), &Recorder::default())
@@ -658,6 +694,7 @@ async fn a_training_job_interface_is_waited_for_then_the_deletion_is_retried() {
         },
         jobs: &[],
         fsx_task: None,
+        initial: "CREATE_COMPLETE",
     });
     let progress = Progress::default();
     let reporter = Recorder::default();
@@ -706,24 +743,11 @@ async fn an_instance_in_a_stack_subnet_fails_fast_and_is_named() {
             if st.deletes == 0 {
                 return Vec::new();
             }
-            let mut eni = interface(
-                "eni-0c0ffee000000001",
-                "Primary network interface",
-                NetworkInterfaceStatus::InUse,
-            );
-            eni.attachment = Some(
-                NetworkInterfaceAttachment::builder()
-                    .attachment_id("eni-attach-66c4350a")
-                    .instance_id("i-1234567890abcdef0")
-                    .instance_owner_id(ACCOUNT)
-                    .device_index(0)
-                    .delete_on_termination(true)
-                    .build(),
-            );
-            vec![eni]
+            vec![instance_interface()]
         },
         jobs: &[],
         fsx_task: None,
+        initial: "CREATE_COMPLETE",
     });
     let progress = Progress::default();
     let err = down(&aws, &request(false, &progress), &Recorder::default())
@@ -772,6 +796,7 @@ async fn a_running_import_task_is_cancelled_before_the_stack_is_deleted() {
         interfaces: |_| Vec::new(),
         jobs: &[],
         fsx_task: Some("task-0123456789abcdef0"),
+        initial: "CREATE_COMPLETE",
     });
     let progress = Progress::default();
     down(&aws, &request(false, &progress), &Recorder::default())
@@ -801,6 +826,7 @@ async fn force_stops_the_running_job_and_waits_until_it_is_stopped() {
         interfaces: |_| Vec::new(),
         jobs: &["mask-rcnn-tensorpack-1"],
         fsx_task: None,
+        initial: "CREATE_COMPLETE",
     };
     let (aws, state) = world(scenario());
     let progress = Progress::default();
@@ -843,4 +869,84 @@ fn an_interruption_says_what_goes_on_without_down() {
     assert!(said(Stage::Sweeping).contains("finds the deleted stack's resources again"));
     progress.enter(Stage::Deleting);
     assert_eq!(progress.stage(), Stage::Deleting);
+}
+
+/// A deletion that stalls on a subnet (CloudFormation keeps retrying a subnet with a dependency
+/// for many minutes before DELETE_FAILED): after `stall_after`, `down` looks, finds an instance
+/// that is not the stack's, and stops at once, naming it, while CloudFormation goes on.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_deletion_is_examined_and_a_foreign_instance_stops_down_early() {
+    let (aws, state) = world(Scenario {
+        after_delete: |n| {
+            let stack = "AWS::CloudFormation::Stack";
+            (
+                "DELETE_IN_PROGRESS",
+                vec![
+                    event(n, "demo", stack, "DELETE_IN_PROGRESS", "User Initiated"),
+                    event(
+                        n,
+                        "PrivateSubnet1",
+                        "AWS::EC2::Subnet",
+                        "DELETE_IN_PROGRESS",
+                        "",
+                    ),
+                ],
+            )
+        },
+        interfaces: |st| {
+            if st.deletes == 0 {
+                Vec::new()
+            } else {
+                vec![instance_interface()]
+            }
+        },
+        jobs: &[],
+        fsx_task: None,
+        initial: "CREATE_COMPLETE",
+    });
+    let progress = Progress::default();
+    let started = tokio::time::Instant::now();
+    let err = down(&aws, &request(false, &progress), &Recorder::default())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("i-1234567890abcdef0"), "{text}");
+    assert!(
+        text.contains("will end the deletion in DELETE_FAILED"),
+        "{text}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= super::STALL_AFTER && waited < super::STALL_AFTER + Duration::from_secs(120),
+        "looked once the subnet had stalled, then stopped: {waited:?}"
+    );
+    assert_eq!(progress.stage(), super::Stage::Deleting);
+    assert_eq!(state.lock().unwrap().deletes, 1);
+}
+
+/// A second `down` while a deletion runs attaches to it: it waits for that deletion (which
+/// CloudFormation finishes) and then sweeps and reports as usual.
+#[tokio::test(start_paused = true)]
+async fn a_second_down_attaches_to_the_deletion_in_progress() {
+    let (aws, state) = world(Scenario {
+        after_delete: deleted_cleanly,
+        interfaces: |_| Vec::new(),
+        jobs: &[],
+        fsx_task: None,
+        initial: "DELETE_IN_PROGRESS",
+    });
+    let progress = Progress::default();
+    let reporter = Recorder::default();
+    let outcome = down(&aws, &request(false, &progress), &reporter)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, "DELETE_COMPLETE");
+    let said = reporter.0.lock().unwrap().join("\n");
+    assert!(said.contains("already being deleted; attaching"), "{said}");
+    assert!(
+        !said.contains("waiting for that operation first"),
+        "a deletion is not waited for as another operation: {said}"
+    );
+    // DeleteStack on a stack being deleted is accepted and changes nothing; the wait follows.
+    assert_eq!(state.lock().unwrap().deletes, 1);
 }
