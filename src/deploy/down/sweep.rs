@@ -132,7 +132,7 @@ pub async fn sweep(
                 continue;
             }
             remove(aws, r).await?;
-            verify_gone(aws, r, settings).await?;
+            verify_gone(aws, r, reporter, settings).await?;
             let line = format!(
                 "deleted {} {} ({}): the stack deletion left it",
                 r.resource_type, r.physical_id, r.logical_id
@@ -385,9 +385,19 @@ async fn remove(aws: &Aws, r: &Recorded) -> Result<(), AwsError> {
 
 /// Verify: waits until `r` is gone, up to the resource deadline. NAT gateways and mount
 /// targets go asynchronously; the others are gone when their delete call returns.
-async fn verify_gone(aws: &Aws, r: &Recorded, settings: SweepSettings) -> Result<(), SweepError> {
+async fn verify_gone(
+    aws: &Aws,
+    r: &Recorded,
+    reporter: &dyn Reporter,
+    settings: SweepSettings,
+) -> Result<(), SweepError> {
     let what = format!("{} {} ({})", r.resource_type, r.physical_id, r.logical_id);
     if r.resource_type == NAT_GATEWAY {
+        reporter.notice(&format!(
+            "waiting for NAT gateway {} to be deleted (up to {} s; usually a minute or two)",
+            r.physical_id,
+            settings.resource_timeout.as_secs()
+        ));
         // The SDK's NatGatewayDeleted waiter: state `deleted`, or NatGatewayNotFound.
         return aws
             .ec2
