@@ -167,18 +167,11 @@ pub async fn cancel_fsx_tasks(
             ));
         }
         if started.elapsed() >= settings.resource_timeout {
-            return Err(SweepError::Timeout {
-                what: format!(
-                    "FSx data repository task(s) {}",
-                    running
-                        .iter()
-                        .map(|(t, _)| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                waited: settings.resource_timeout,
-                detail: "they were cancelled but have not ended; nothing of the stack was deleted. Run `stackctl down` again later".to_owned(),
-            });
+            return Err(not_ended(
+                "FSx data repository task(s)",
+                running.iter().map(|(id, _)| id.as_str()),
+                settings,
+            ));
         }
         tokio::time::sleep(settings.poll).await;
     }
@@ -281,19 +274,25 @@ pub async fn cancel_datasync_executions(
             ));
         }
         if started.elapsed() >= settings.resource_timeout {
-            return Err(SweepError::Timeout {
-                what: format!(
-                    "DataSync task execution(s) {}",
-                    running
-                        .iter()
-                        .map(|(a, _)| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                waited: settings.resource_timeout,
-                detail: "they were cancelled but have not ended; nothing of the stack was deleted. Run `stackctl down` again later".to_owned(),
-            });
+            return Err(not_ended(
+                "DataSync task execution(s)",
+                running.iter().map(|(id, _)| id.as_str()),
+                settings,
+            ));
         }
         tokio::time::sleep(settings.poll).await;
+    }
+}
+
+/// The deadline passed with `ids` of `kind` cancelled but not ended.
+fn not_ended<'a>(
+    kind: &str,
+    ids: impl Iterator<Item = &'a str>,
+    settings: SweepSettings,
+) -> SweepError {
+    SweepError::Timeout {
+        what: format!("{kind} {}", ids.collect::<Vec<_>>().join(", ")),
+        waited: settings.resource_timeout,
+        detail: "they were cancelled but have not ended; nothing of the stack was deleted. Run `stackctl down` again later".to_owned(),
     }
 }
