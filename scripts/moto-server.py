@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto_server (the local AWS emulator) with documented CloudFormation behaviours it lacks.
+"""moto_server (the local AWS emulator) with documented behaviours it lacks.
 
 1. `DeletionPolicy: RetainExceptOnCreate` "behaves like Retain for stack operations, except for
    the stack operation that initially created the resource" (AWS CloudFormation user guide,
@@ -16,6 +16,12 @@
 4. The resources of a stack stay listed after its deletion (ListStackResources works on a
    deleted stack's id). moto forgets each resource it deleted and re-creates a forgotten one
    the next time the stack's resources are listed.
+5. SageMaker `CreateTrainingJob` with the name of an existing job fails: "The training job name
+   must be unique within an Amazon Web Services Region in an Amazon Web Services account" (SageMaker
+   API Reference, CreateTrainingJob, TrainingJobName), with `ResourceInUse` ("Training job names must
+   be unique within an AWS account and region, and a training job with this name already exists
+   (ARN)"). moto 5.2.5 silently replaces the job, which hides a create retried after its reply was
+   lost (the fault-injection tests) and a name used twice.
 
 Otherwise it runs moto_server unchanged, with the same arguments (-H HOST -p PORT).
 """
@@ -23,6 +29,8 @@ Otherwise it runs moto_server unchanged, with the same arguments (-H HOST -p POR
 import sys
 
 from moto.cloudformation import models, parsing
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker.exceptions import ResourceInUseException
 from moto.server import main
 
 _delete = parsing.ResourceMap.delete
@@ -103,6 +111,21 @@ def _backend_delete_stack_keeping_failed(self, name_or_stack_id):
 
 
 models.CloudFormationBackend.delete_stack = _backend_delete_stack_keeping_failed
+
+_create_training_job = sagemaker_models.SageMakerModelBackend.create_training_job
+
+
+def _create_training_job_once(self, training_job_name, *args, **kwargs):
+    existing = self.training_jobs.get(training_job_name)
+    if existing is not None:
+        raise ResourceInUseException(
+            message="Training job names must be unique within an AWS account and region, "
+            f"and a training job with this name already exists ({existing.arn})"
+        )
+    return _create_training_job(self, training_job_name, *args, **kwargs)
+
+
+sagemaker_models.SageMakerModelBackend.create_training_job = _create_training_job_once
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"

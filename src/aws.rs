@@ -1,10 +1,11 @@
-//! AWS clients: configuration built once from the standard chain, the SDK's retry machinery,
-//! a count of API calls, and mapping of SDK errors to what the user can do about them.
+//! AWS clients: configuration built once from the standard chain, the SDK's retry machinery
+//! (with a retry quota sized for long sessions), a count of API calls, and mapping of SDK errors
+//! to what the user can do about them.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -15,6 +16,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sdk_cloudformation::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
+use aws_sdk_cloudformation::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 
@@ -25,6 +27,75 @@ const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
 /// The longest credential resolution before the first call; a backstop over the providers' own
 /// timeouts (SSO, web identity and the container endpoint make network calls too).
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SDK's attempts per operation (the first one and its retries).
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// Capacity of each client's retry quota (the SDK's token bucket; its default is 500).
+///
+/// The standard retry strategy takes 5 tokens for a retry after throttling or a 4xx it retries
+/// and 10 after a transient error (a 5xx, a reset, a timeout), gives back only the last retry's
+/// tokens when the operation succeeds, and 1 token for an operation that succeeds first time
+/// (aws-smithy-runtime 1.16, legacy costs). With 40 % of attempts failing that is a net loss
+/// of about 1.7 tokens per operation, so the default 500 is gone after about 300 operations
+/// and the SDK then stops retrying altogether: one `up` of the default stack on AWS polls
+/// CloudFormation about once a second for 20-30 minutes (1,500 operations and more). 10,000
+/// tokens last about 6,000 such operations; [`RETRY_REFILL_PER_SECOND`] covers longer sessions.
+pub const RETRY_CAPACITY: usize = 10_000;
+
+/// Tokens the retry quota regains per second: more than a sequential command at about one call
+/// a second loses at a 40 % fault rate, so a long wait or `logs --follow` never runs dry, while
+/// many requests in flight that all keep failing (an outage during `data stage`) still empty it
+/// within minutes and the SDK stops hammering the endpoint.
+pub const RETRY_REFILL_PER_SECOND: f32 = 2.0;
+
+/// A retry partition of its own for one client of this process, with the quota above. (The
+/// SDK's default partition is shared by every client of a service and region in the process
+/// and has the default quota.)
+fn retry_partition(service: &'static str) -> RetryPartition {
+    RetryPartition::custom(format!("stackctl-{service}"))
+        .token_bucket(
+            TokenBucket::builder()
+                .capacity(RETRY_CAPACITY)
+                .refill_rate(RETRY_REFILL_PER_SECOND)
+                .build(),
+        )
+        .build()
+}
+
+/// Counts the attempts of one operation: `call.customize().interceptor(attempts.clone())`.
+/// An error after more than one attempt may follow an attempt that the server applied and whose
+/// reply was lost; a create that then answers "already exists" may have found its own work.
+#[derive(Debug, Clone, Default)]
+pub struct Attempts(Arc<AtomicU32>);
+
+impl Attempts {
+    /// Attempts sent so far.
+    pub fn count(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// True when the operation was sent more than once.
+    pub fn retried(&self) -> bool {
+        self.count() > 1
+    }
+}
+
+impl Intercept for Attempts {
+    fn name(&self) -> &'static str {
+        "stackctl::Attempts"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
 
 /// Where the AWS configuration comes from, besides the standard chain.
 #[derive(Debug, Clone, Default)]
@@ -281,7 +352,7 @@ impl Aws {
             // connections with backoff; CloudFormation calls get more attempts than the default.
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(10)
+                    .with_max_attempts(MAX_ATTEMPTS)
                     .with_initial_backoff(Duration::from_millis(200))
                     .with_max_backoff(Duration::from_secs(10)),
             )
@@ -325,7 +396,8 @@ impl Aws {
         Self::from_config(&config)
     }
 
-    /// Clients for an already built configuration (tests use this with the emulator).
+    /// Clients for an already built configuration (tests use this with the emulator). Each
+    /// client gets its own retry partition and quota ([`RETRY_CAPACITY`]).
     pub fn from_config(config: &SdkConfig) -> Result<Self, AwsError> {
         let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
         let counter = Arc::new(ApiCounter::default());
@@ -333,56 +405,67 @@ impl Aws {
         Ok(Self {
             cfn: aws_sdk_cloudformation::Client::from_conf(
                 aws_sdk_cloudformation::config::Builder::from(config)
+                    .retry_partition(retry_partition("cloudformation"))
                     .interceptor(count.clone())
                     .build(),
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(config)
+                    .retry_partition(retry_partition("ec2"))
                     .interceptor(count.clone())
                     .build(),
             ),
             efs: aws_sdk_efs::Client::from_conf(
                 aws_sdk_efs::config::Builder::from(config)
+                    .retry_partition(retry_partition("efs"))
                     .interceptor(count.clone())
                     .build(),
             ),
             sagemaker: aws_sdk_sagemaker::Client::from_conf(
                 aws_sdk_sagemaker::config::Builder::from(config)
+                    .retry_partition(retry_partition("sagemaker"))
                     .interceptor(count.clone())
                     .build(),
             ),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .retry_partition(retry_partition("cloudwatchlogs"))
                     .interceptor(count.clone())
                     .build(),
             ),
             fsx: aws_sdk_fsx::Client::from_conf(
                 aws_sdk_fsx::config::Builder::from(config)
+                    .retry_partition(retry_partition("fsx"))
                     .interceptor(count.clone())
                     .build(),
             ),
             ecr: aws_sdk_ecr::Client::from_conf(
                 aws_sdk_ecr::config::Builder::from(config)
+                    .retry_partition(retry_partition("ecr"))
                     .interceptor(count.clone())
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(config)
+                    .retry_partition(retry_partition("sts"))
                     .interceptor(count.clone())
                     .build(),
             ),
             quotas: aws_sdk_servicequotas::Client::from_conf(
                 aws_sdk_servicequotas::config::Builder::from(config)
+                    .retry_partition(retry_partition("servicequotas"))
                     .interceptor(count.clone())
                     .build(),
             ),
             datasync: aws_sdk_datasync::Client::from_conf(
                 aws_sdk_datasync::config::Builder::from(config)
+                    .retry_partition(retry_partition("datasync"))
                     .interceptor(count.clone())
                     .build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)
+                    .retry_partition(retry_partition("s3"))
                     // Custom endpoints (the emulator, S3-compatible servers) need path-style.
                     .force_path_style(config.endpoint_url().is_some())
                     .interceptor(count)

@@ -529,3 +529,123 @@ async fn update_rollback_failed_is_explained_and_continued_on_request() {
     assert_eq!(cont.num_calls(), 1);
     assert_eq!(outcome.status, "NO_CHANGES");
 }
+
+/// CreateStack retried after its first reply was lost: CloudFormation drops a retry with the
+/// same ClientRequestToken, an endpoint that ignores the token answers AlreadyExistsException.
+/// Every event of an operation carries the operation's token (API Reference, StackEvent
+/// `ClientRequestToken`), so the stack is ours exactly when its events carry our token.
+fn retried_create_client(events_token: Option<&'static str>) -> (Client, aws_smithy_mocks::Rule) {
+    let sent_token: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen = sent_token.clone();
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .error(missing)
+        .output(|| stacks("CREATE_IN_PROGRESS"))
+        .output(|| stacks("CREATE_COMPLETE"))
+        .repeatedly()
+        .build();
+    let create = mock!(Client::create_stack)
+        .match_requests(move |input| {
+            *seen.lock().unwrap() = input.client_request_token().map(str::to_owned);
+            true
+        })
+        .sequence()
+        .http_status(500, None)
+        .error(|| {
+            aws_sdk_cloudformation::operation::create_stack::CreateStackError::generic(
+                ErrorMetadata::builder()
+                    .code("AlreadyExistsException")
+                    .message("Stack [demo] already exists")
+                    .build(),
+            )
+        })
+        .build();
+    let tokened = move |n: u32, secs: i64, logical: &str, status: &str| {
+        let token = match events_token {
+            Some(t) => t.to_owned(),
+            None => sent_token.lock().unwrap().clone().unwrap_or_default(),
+        };
+        let mut e = event(n, secs, logical, STACK, status, "");
+        e.client_request_token = Some(token);
+        e
+    };
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output({
+            let tokened = tokened.clone();
+            move || page(vec![tokened(1, 1, "demo", "CREATE_IN_PROGRESS")])
+        })
+        .output(move || {
+            page(vec![
+                tokened(1, 1, "demo", "CREATE_IN_PROGRESS"),
+                tokened(2, 2, "demo", "CREATE_COMPLETE"),
+            ])
+        })
+        .output(empty_page)
+        .repeatedly()
+        .build();
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &create, &events],
+        |b| b.retry_config(
+            aws_sdk_cloudformation::config::retry::RetryConfig::standard().with_max_attempts(3)
+        )
+    );
+    (client, events)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_retried_after_a_lost_reply_attaches_to_its_own_stack() {
+    let (cfn, _) = retried_create_client(None);
+    let aws = Aws::with_cloudformation(cfn);
+    let resources = vpc_only();
+    let outcome = up(&aws, &request(&resources), &Recorder::default())
+        .await
+        .unwrap();
+    assert!(outcome.success, "{outcome:?}");
+    assert_eq!(outcome.status, "CREATE_COMPLETE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retried_create_that_finds_another_token_does_not_attach() {
+    let (cfn, _) = retried_create_client(Some("someone-elses-token"));
+    let aws = Aws::with_cloudformation(cfn);
+    let resources = vpc_only();
+    let err = up(&aws, &request(&resources), &Recorder::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, super::DeployError::BadState { status, .. } if status == "ALREADY_EXISTS"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn already_exists_on_the_first_attempt_is_another_clients_stack() {
+    let describe = mock!(Client::describe_stacks).then_error(missing);
+    let create = mock!(Client::create_stack).then_error(|| {
+        aws_sdk_cloudformation::operation::create_stack::CreateStackError::generic(
+            ErrorMetadata::builder()
+                .code("AlreadyExistsException")
+                .message("Stack [demo] already exists")
+                .build(),
+        )
+    });
+    let events = mock!(Client::describe_stack_events).then_output(empty_page);
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &create, &events]
+    );
+    let aws = Aws::with_cloudformation(cfn);
+    let resources = vpc_only();
+    let err = up(&aws, &request(&resources), &Recorder::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, super::DeployError::BadState { status, .. } if status == "ALREADY_EXISTS"),
+        "{err:?}"
+    );
+    assert_eq!(events.num_calls(), 0, "never ours: nothing to look at");
+}

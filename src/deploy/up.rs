@@ -18,7 +18,7 @@ use super::changeset;
 use super::root_cause;
 use super::stack::{self, Phase, StackInfo};
 use super::wait::{self, STACK_TYPE, Settled, WaitSettings};
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Attempts, Aws, AwsError};
 use crate::report::{Change, Outcome, Reporter};
 
 /// The tag stackctl puts on every stack it manages.
@@ -300,6 +300,7 @@ async fn create(
     confirm(req, &changes)?;
 
     let token = changeset::new_name();
+    let attempts = Attempts::default();
     let sent = aws
         .cfn
         .create_stack()
@@ -310,6 +311,8 @@ async fn create(
         // The SDK sends the same token on its retries, so CloudFormation drops duplicates.
         .client_request_token(&token)
         .set_tags(Some(changeset::sdk_tags(&req.tags)))
+        .customize()
+        .interceptor(attempts.clone())
         .send()
         .await;
     let stack_id = match sent {
@@ -319,13 +322,20 @@ async fn create(
             if err.code() != Some("AlreadyExistsException") {
                 return Err(err.into());
             }
-            // The stack was absent a moment ago, so this is our own CreateStack whose first
-            // answer was lost and which the SDK retried (endpoints that ignore the token answer
-            // AlreadyExists). Make sure before attaching to it.
-            own_new_stack(aws, req).await?.ok_or_else(|| DeployError::BadState {
+            // The stack was absent a moment ago. After a retry this may be our own CreateStack
+            // whose first answer was lost (endpoints that ignore the token answer AlreadyExists);
+            // on the first attempt it cannot be. Make sure before attaching to it.
+            let ours = if attempts.retried() {
+                own_new_stack(aws, req, &token).await?
+            } else {
+                None
+            };
+            ours.ok_or_else(|| DeployError::BadState {
                 stack: req.stack.to_owned(),
                 status: "ALREADY_EXISTS".to_owned(),
-                explanation: "another client created a stack with this name just now; run `stackctl status`".to_owned(),
+                explanation:
+                    "another client created a stack with this name just now; run `stackctl status`"
+                        .to_owned(),
             })?
         }
     };
@@ -343,11 +353,35 @@ async fn create(
     Ok(finish(aws, req, settled, "CREATE_COMPLETE", started))
 }
 
-/// The id of a stack named `req.stack` that carries exactly our template: one we created.
-async fn own_new_stack(aws: &Aws, req: &UpRequest<'_>) -> Result<Option<String>, AwsError> {
+/// The id of the stack named `req.stack` if our CreateStack (client request token `token`)
+/// created it. CloudFormation gives every event of an operation the operation's client request
+/// token (API Reference, StackEvent): when the events carry tokens, ours must be among them.
+/// Endpoints that ignore the token (the emulator) write none; then the stack must carry exactly
+/// our template and tags.
+async fn own_new_stack(
+    aws: &Aws,
+    req: &UpRequest<'_>,
+    token: &str,
+) -> Result<Option<String>, AwsError> {
     let Some(info) = stack::describe(aws, req.stack).await? else {
         return Ok(None);
     };
+    let events = aws
+        .cfn
+        .describe_stack_events()
+        .stack_name(&info.id)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+    let tokens: Vec<&str> = events
+        .stack_events()
+        .iter()
+        .filter_map(|e| e.client_request_token())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !tokens.is_empty() {
+        return Ok(tokens.contains(&token).then_some(info.id));
+    }
     Ok(unchanged(aws, &info, req).await?.then_some(info.id))
 }
 
