@@ -6,10 +6,10 @@
 //! stack's own subnets: an interface elsewhere is never touched, at most named. Each one is
 //! either *waited for* (a service of the stack is releasing it: a training job in the
 //! stack's subnets, the notebook, EFS, FSx, DataSync, the NAT gateway, the S3 endpoint),
-//! *deleted* (available, not service-managed, in the stack's subnets and created for one of
-//! its resources), or a *blocker*: something the stack did not create (an instance someone
-//! launched, another workload's interface), named with the deletion it blocks and how to
-//! remove it, at once and without waiting.
+//! *deleted* (available, in the stack's subnets, and created for one of its resources or left
+//! by a service that detached it), or a *blocker*: something the stack did not create (an
+//! instance someone launched, another workload's interface), named with the deletion it
+//! blocks and how to remove it, at once and without waiting.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,12 +32,8 @@ pub struct Scope {
     /// file systems, mount targets, NAT gateways, VPC endpoints.
     pub resource_ids: BTreeSet<String>,
     /// Interfaces the stack's resources held before the deletion (FSx, mount targets, the
-    /// notebook, NAT gateways), read from those resources.
+    /// notebook, NAT gateways, the DataSync task), read from those resources.
     pub known_interfaces: BTreeSet<String>,
-    /// The stack has a notebook instance.
-    pub has_notebook: bool,
-    /// The stack has DataSync locations.
-    pub has_datasync: bool,
 }
 
 /// Who holds an interface, read from its type, requester, attachment and description.
@@ -138,10 +134,11 @@ pub fn holder_of(eni: &NetworkInterface, account: &str) -> Holder {
 
 /// Decides what to do with `eni`, held by `holder`, for the stack `scope`.
 ///
-/// An interface is the stack's when it is in one of the stack's subnets and either a resource
-/// of the stack held it before the deletion, its description names one, or a service manages
-/// it inside the stack's own security group (SageMaker training jobs carry no documented
-/// description; they use the stack's group and subnets, as the job module submits them).
+/// An interface is the stack's when it is in one of the stack's subnets, is not an EC2
+/// instance's or a Lambda function's, and either a resource of the stack held it before the
+/// deletion, its description names one, or it is in the stack's own security group, which only
+/// the stack's resources and jobs use (AWS documents no description or requester for a
+/// training job's interfaces; they carry the job's subnets and group, the stack's).
 pub fn verdict(eni: &NetworkInterface, holder: &Holder, scope: &Scope) -> Verdict {
     let id = eni.network_interface_id().unwrap_or_default();
     let description = eni.description().unwrap_or_default();
@@ -160,21 +157,17 @@ pub fn verdict(eni: &NetworkInterface, holder: &Holder, scope: &Scope) -> Verdic
             .any(|r| !r.is_empty() && description.contains(r.as_str()));
     let managed = eni.requester_managed() == Some(true);
     let ours = in_our_subnet
-        && match holder {
-            Holder::Lambda | Holder::Instance(_) => false,
-            Holder::Notebook => known || scope.has_notebook,
-            Holder::DataSync => known || scope.has_datasync,
-            _ => known || (managed && in_our_group),
-        };
+        && !matches!(holder, Holder::Lambda | Holder::Instance(_))
+        && (known || in_our_group);
     let available = eni.status() == Some(&NetworkInterfaceStatus::Available);
-    if ours {
-        // "If the service detached a network interface but didn't delete it, you can delete
-        // the detached network interface" (EC2 user guide, requester-managed interfaces).
-        return if available {
-            Verdict::Delete
-        } else {
-            Verdict::Wait
-        };
+    if ours && !available {
+        return Verdict::Wait;
+    }
+    // "If the service detached a network interface but didn't delete it, you can delete the
+    // detached network interface" (EC2 user guide, requester-managed interfaces). One a person
+    // made and left in the stack's group is theirs to delete, not stackctl's.
+    if ours && (known || managed) {
+        return Verdict::Delete;
     }
     Verdict::Blocker(match holder {
         Holder::Instance(instance) => format!(

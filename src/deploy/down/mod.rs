@@ -32,13 +32,14 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudformation::types::{StackStatus, TemplateStage};
 
 use self::interfaces::{Cleared, Scope};
-use self::retention::Policies;
+use self::retention::{Policies, Retention};
 use self::sweep::{Recorded, SweepError, SweepSettings};
 use super::DeployError;
 use super::stack::{self, Phase, StackInfo};
 use super::up::Confirm;
 use super::wait::{self, WaitSettings};
 use crate::aws::{Aws, AwsError};
+use crate::outputs::StackOutput;
 use crate::report::{Change, Outcome, Reporter};
 
 /// What `down` was asked to do.
@@ -154,7 +155,7 @@ pub async fn down(
             "stack `{}` does not exist (it was deleted); checking what it left behind",
             req.stack
         ));
-        let recorded = record(aws, &id).await?;
+        let recorded = record(aws, &id, true).await?;
         if req.delete_data && !req.yes {
             confirm(req, &plan_of(&recorded, true))?;
         }
@@ -203,21 +204,32 @@ pub async fn down(
         }
     }
 
-    let recorded = record(aws, &info.id).await?;
-    let group = info.outputs.get("SecurityGroupId").cloned();
-    let job_subnets: BTreeSet<String> = info
-        .outputs
-        .get("PrivateSubnetIds")
-        .map(|s| s.split(',').map(str::to_owned).collect())
-        .unwrap_or_default();
-    let jobs = work::running_jobs(aws, &job_subnets, group.as_deref()).await?;
-    if !jobs.is_empty() && !req.force {
+    let recorded = record(aws, &info.id, false).await?;
+    // The stack's jobs: run with its role, or in a subnet or group it created. With
+    // `network.existing` the subnets and group are shared, so only the role tells.
+    let jobs = work::running_jobs(
+        aws,
+        &ids_of(&recorded, "AWS::EC2::Subnet").into_iter().collect(),
+        ids_of(&recorded, "AWS::EC2::SecurityGroup")
+            .first()
+            .map(String::as_str),
+        info.outputs
+            .get(StackOutput::ExecutionRoleArn.name())
+            .map(String::as_str),
+    )
+    .await?;
+    let running: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.running)
+        .map(|j| j.name.as_str())
+        .collect();
+    if !running.is_empty() && !req.force {
         return Err(DeployError::BadState {
             stack: req.stack.to_owned(),
             status: info.status.as_str().to_owned(),
             explanation: format!(
-                "training jobs are running in its subnets: {}. Stop them (`stackctl job stop NAME`), or pass --force to stop them and delete",
-                jobs.join(", ")
+                "training jobs of the stack are running: {}. Stop them (`stackctl job stop NAME`), or pass --force to stop them and delete",
+                running.join(", ")
             ),
         });
     }
@@ -265,12 +277,22 @@ pub async fn down(
 
     // What the stack's resources hold now, so their interfaces are known for what they are
     // if the deletion stalls.
-    let known = known_interfaces(aws, &recorded, info.outputs.get("NotebookInstanceName")).await;
+    let known = known_interfaces(
+        aws,
+        &recorded,
+        info.outputs.get(StackOutput::NotebookInstanceName.name()),
+    )
+    .await;
     let scope = scope_of(&recorded, account_of(&info.id), &info.outputs, &known);
 
     req.progress.enter(Stage::Deleting);
     let going = recorded.iter().filter(|r| !r.retention.kept()).count();
-    let first = delete_and_wait(aws, &info, going, req, &scope, reporter).await?;
+    // A deletion already running is attached to, not requested again.
+    let first = if info.status == StackStatus::DeleteInProgress {
+        wait_for_delete(aws, &info, going, req, &scope, reporter).await?
+    } else {
+        delete_and_wait(aws, &info, going, req, &scope, reporter).await?
+    };
     req.progress.enter(Stage::Sweeping);
     let mut notes = Vec::new();
     if let Some(reason) = &first {
@@ -426,11 +448,11 @@ fn account_of(stack_id: &str) -> &str {
     stack_id.split(':').nth(4).unwrap_or_default()
 }
 
-/// Physical ids of the recorded resources of type `ty`.
+/// Physical ids of the recorded resources of type `ty` that CloudFormation has not deleted.
 fn ids_of(recorded: &[Recorded], ty: &str) -> Vec<String> {
     recorded
         .iter()
-        .filter(|r| r.resource_type == ty && !r.physical_id.is_empty())
+        .filter(|r| r.resource_type == ty && !r.physical_id.is_empty() && !r.deleted)
         .map(|r| r.physical_id.clone())
         .collect()
 }
@@ -459,7 +481,7 @@ fn scope_of(
     .flat_map(|ty| of(recorded, ty).map(|r| r.physical_id.clone()))
     .collect();
     // A file system the stack mounts but did not create is still the stack's to release.
-    resource_ids.extend(outputs.get("EfsFileSystemId").cloned());
+    resource_ids.extend(outputs.get(StackOutput::EfsFileSystemId.name()).cloned());
     Scope {
         account: account.to_owned(),
         subnets: of(recorded, "AWS::EC2::Subnet")
@@ -470,10 +492,6 @@ fn scope_of(
             .next(),
         resource_ids,
         known_interfaces: known.clone(),
-        has_notebook: of(recorded, "AWS::SageMaker::NotebookInstance")
-            .next()
-            .is_some(),
-        has_datasync: of(recorded, "AWS::DataSync::LocationEFS").next().is_some(),
     }
 }
 
@@ -531,6 +549,18 @@ async fn known_interfaces(
                 .filter_map(|a| a.network_interface_id().map(str::to_owned)),
         );
     }
+    // DataSync names the interfaces it made for a task (DescribeTask, Source/Destination
+    // NetworkInterfaceArns: arn:aws:ec2:REGION:ACCOUNT:network-interface/eni-...).
+    for task in ids_of(recorded, "AWS::DataSync::Task") {
+        if let Ok(out) = aws.datasync.describe_task().task_arn(&task).send().await {
+            enis.extend(
+                out.source_network_interface_arns()
+                    .iter()
+                    .chain(out.destination_network_interface_arns())
+                    .filter_map(|arn| arn.rsplit('/').next().map(str::to_owned)),
+            );
+        }
+    }
     if let Some(name) = notebook
         && let Ok(out) = aws
             .sagemaker
@@ -545,7 +575,9 @@ async fn known_interfaces(
 }
 
 /// The stack's resources with what the deployed template says happens to each.
-async fn record(aws: &Aws, stack_id: &str) -> Result<Vec<Recorded>, AwsError> {
+/// `deleted` says the stack itself is gone: its Elastic IPs are then left alone, because an
+/// address can be allocated again (to this account too) and only the public IP is recorded.
+async fn record(aws: &Aws, stack_id: &str, deleted: bool) -> Result<Vec<Recorded>, AwsError> {
     let template = aws
         .cfn
         .get_template()
@@ -570,11 +602,21 @@ async fn record(aws: &Aws, stack_id: &str) -> Result<Vec<Recorded>, AwsError> {
             if logical.is_empty() {
                 continue;
             }
+            let resource_type = r.resource_type().unwrap_or_default().to_owned();
+            let retention = if deleted && resource_type == "AWS::EC2::EIP" {
+                Retention::Undecided(
+                    "the stack is deleted, and an Elastic IP's address alone does not prove it is still the stack's".to_owned(),
+                )
+            } else {
+                policies.of(logical)
+            };
             recorded.push(Recorded {
                 logical_id: logical.to_owned(),
-                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                resource_type,
                 physical_id: r.physical_resource_id().unwrap_or_default().to_owned(),
-                retention: policies.of(logical),
+                retention,
+                deleted: r.resource_status()
+                    == Some(&aws_sdk_cloudformation::types::ResourceStatus::DeleteComplete),
             });
         }
     }
@@ -619,7 +661,6 @@ async fn delete_and_wait(
     scope: &Scope,
     reporter: &dyn Reporter,
 ) -> Result<Option<String>, DeployError> {
-    let now = aws_sdk_cloudformation::primitives::DateTime::from(std::time::SystemTime::now());
     if let Err(err) = aws.cfn.delete_stack().stack_name(&info.id).send().await {
         let err = AwsError::from_sdk("DeleteStack", err);
         // The emulator deletes synchronously and fails on the VPC (or, when its first answer
@@ -636,6 +677,20 @@ async fn delete_and_wait(
         }
         return Err(err.into());
     }
+    wait_for_delete(aws, info, total, req, scope, reporter).await
+}
+
+/// Waits for the deletion of the stack (started by this `down` or another); as
+/// [`delete_and_wait`].
+async fn wait_for_delete(
+    aws: &Aws,
+    info: &StackInfo,
+    total: usize,
+    req: &DownRequest<'_>,
+    scope: &Scope,
+    reporter: &dyn Reporter,
+) -> Result<Option<String>, DeployError> {
+    let now = aws_sdk_cloudformation::primitives::DateTime::from(std::time::SystemTime::now());
     reporter.operation_started("delete", total);
     let settled = tokio::select! {
         settled = wait::until_settled(aws, &info.id, req.stack, Some(now), total, reporter, req.wait) => settled?,

@@ -31,6 +31,8 @@ pub struct Recorded {
     pub physical_id: String,
     /// What the deployed template says happens to it.
     pub retention: Retention,
+    /// CloudFormation reports it DELETE_COMPLETE (a rolled-back create, an earlier deletion).
+    pub deleted: bool,
 }
 
 /// Bounds of the waits of `down`.
@@ -173,11 +175,11 @@ pub async fn exists(aws: &Aws, r: &Recorded) -> Result<bool, AwsError> {
             .nat_gateway_ids(id)
             .send()
             .await
+            // `deleting` still holds its Elastic IP and interface: wait for it below.
             .map(|o| {
-                o.nat_gateways().iter().any(|n| {
-                    n.state()
-                        .is_some_and(|s| !matches!(s.as_str(), "deleted" | "deleting"))
-                })
+                o.nat_gateways()
+                    .iter()
+                    .any(|n| n.state().is_some_and(|s| s.as_str() != "deleted"))
             })
             .map_err(|e| AwsError::from_sdk("DescribeNatGateways", e)),
         "AWS::EC2::VPCEndpoint" => ec2
@@ -265,12 +267,19 @@ async fn remove(aws: &Aws, r: &Recorded) -> Result<(), AwsError> {
                 .map_err(|e| AwsError::from_sdk("DeleteNatGateway", e)),
         ),
         "AWS::EC2::VPCEndpoint" => {
-            let out = ec2
+            let out = match ec2
                 .delete_vpc_endpoints()
                 .vpc_endpoint_ids(id)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("DeleteVpcEndpoints", e))?;
+                .map_err(|e| AwsError::from_sdk("DeleteVpcEndpoints", e))
+            {
+                Ok(out) => out,
+                // A retry whose first call worked (the emulator then answers for the route it
+                // already removed); the verify step below confirms the endpoint is gone.
+                Err(err) if is_gone(&err) => return Ok(()),
+                Err(err) => return Err(err),
+            };
             // The API reports per-endpoint failures in `Unsuccessful`, not as an error.
             match out.unsuccessful().iter().find_map(|u| u.error()) {
                 Some(e) if !e.code().unwrap_or_default().contains("NotFound") => {
@@ -519,10 +528,9 @@ async fn detach(aws: &Aws, gateway: &str, vpc: &str) -> Result<(), AwsError> {
     )
 }
 
-/// Error codes that mean "already done": the thing is gone or was never there. Every
-/// `*.NotFound` / `*NotFound` code of EC2, EFS and S3 (the EC2 API reference's error code
-/// list: `InvalidSubnetID.NotFound`, `InvalidVpcID.NotFound`, `NatGatewayNotFound`, ...), EFS's
-/// `MountTargetNotFound` and `FileSystemNotFound`, and EC2's `Gateway.NotAttached`.
+/// Error codes besides every `*NotFound` one (the EC2 API reference's error code list:
+/// `InvalidSubnetID.NotFound`, `InvalidVpcID.NotFound`, `NatGatewayNotFound`, ...; EFS's
+/// `MountTargetNotFound` and `FileSystemNotFound`) that mean "already done".
 const GONE_CODES: [&str; 3] = ["Gateway.NotAttached", "NoSuchBucket", "NoSuchKey"];
 
 /// True when an error says the thing is already gone (a retried delete whose first answer

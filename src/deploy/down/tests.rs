@@ -35,6 +35,7 @@ const GROUP: &str = "sg-0aaa1111";
 const VPC: &str = "vpc-0aaa1111";
 const FSX: &str = "fs-0123456789abcdef0";
 const TASK: &str = "arn:aws:datasync:us-east-1:123456789012:task/task-0123456789abcdef0";
+const ROLE: &str = "arn:aws:iam::123456789012:role/demo-ExecutionRole-1A2B3C";
 const LOCATION: &str = "arn:aws:datasync:us-east-1:123456789012:location/loc-0123456789abcdef0";
 /// Event times after the test's "now", so the event poller keeps them.
 const FUTURE: i64 = 4_000_000_000;
@@ -62,6 +63,8 @@ struct State {
     deletes: usize,
     /// Physical ids deleted directly by `down`.
     gone: BTreeSet<String>,
+    /// DescribeStacks calls so far.
+    describes: usize,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -80,6 +83,8 @@ struct Scenario {
     fsx_task: Option<&'static str>,
     /// The stack's status before `down` deletes it.
     initial: &'static str,
+    /// A DataSync execution of the stack's task is transferring, until cancelled.
+    transferring: bool,
 }
 
 fn event(n: usize, logical: &str, ty: &str, status: &str, reason: &str) -> StackEvent {
@@ -175,14 +180,28 @@ fn managed(id: &str, description: &str) -> NetworkInterface {
     let mut eni = interface(id, description, NetworkInterfaceStatus::InUse);
     eni.requester_managed = Some(true);
     eni.requester_id = Some("AROAEXAMPLE:service".to_owned());
-    eni.attachment = Some(
-        NetworkInterfaceAttachment::builder()
-            .attachment_id("ela-attach-0123abcd")
-            .instance_owner_id("amazon-aws")
-            .delete_on_termination(false)
-            .device_index(1)
-            .build(),
-    );
+    eni.attachment = Some(service_attachment());
+    eni
+}
+
+/// An attachment a service holds (the shape the EC2 user guide's requester-managed interfaces
+/// show: `ela-attach-...`, owner `amazon-aws`, not deleted on termination).
+fn service_attachment() -> NetworkInterfaceAttachment {
+    NetworkInterfaceAttachment::builder()
+        .attachment_id("ela-attach-0123abcd")
+        .instance_owner_id("amazon-aws")
+        .delete_on_termination(false)
+        .device_index(1)
+        .status(aws_sdk_ec2::types::AttachmentStatus::Attached)
+        .build()
+}
+
+/// A training job's interface, as little as AWS documents of it: in use, in the job's subnet
+/// and security group (the stack's), attached for a service, and nothing else claimed (no
+/// description, not marked requester-managed).
+fn training_job_interface(id: &str) -> NetworkInterface {
+    let mut eni = interface(id, "", NetworkInterfaceStatus::InUse);
+    eni.attachment = Some(service_attachment());
     eni
 }
 
@@ -207,6 +226,9 @@ fn instance_interface() -> NetworkInterface {
 
 fn world(scenario: Scenario) -> (Aws, Shared) {
     let state: Shared = Arc::default();
+    if scenario.initial == "DELETE_IN_PROGRESS" {
+        state.lock().unwrap().deletes = 1;
+    }
     let note = |state: &Shared, op: &str| state.lock().unwrap().log.push(op.to_owned());
 
     // CloudFormation.
@@ -215,12 +237,15 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
     let initial = scenario.initial;
     let describe =
         mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |_| {
-            let st = s.lock().unwrap();
-            let status = if st.deletes == 0 {
-                initial
-            } else {
-                after(st.deletes).0
-            };
+            let mut st = s.lock().unwrap();
+            st.describes += 1;
+            // A deletion someone else started counts as the first; it goes on for a while.
+            let status =
+                if st.deletes == 0 || (initial == "DELETE_IN_PROGRESS" && st.describes <= 2) {
+                    initial
+                } else {
+                    after(st.deletes).0
+                };
             let stack = Stack::builder()
                 .stack_name("demo")
                 .stack_id(ID)
@@ -236,6 +261,12 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
                     Output::builder()
                         .output_key("SecurityGroupId")
                         .output_value(GROUP)
+                        .build(),
+                )
+                .outputs(
+                    Output::builder()
+                        .output_key("ExecutionRoleArn")
+                        .output_value(ROLE)
                         .build(),
                 )
                 .build();
@@ -501,26 +532,75 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
     );
     let fsx = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, [&fsx_fs, &tasks, &cancel]);
 
-    // DataSync: no execution runs.
+    // DataSync: the task's execution transfers until cancelled, is CANCELLING for one look,
+    // then ends in ERROR (the API reference's TaskExecutionStatus has no CANCELLED).
     let s = state.clone();
+    let transferring = scenario.transferring;
     let executions = mock!(aws_sdk_datasync::Client::list_task_executions).then_compute_response(
         move |_| {
-            note(&s, "ListTaskExecutions");
-            MockResponse::Output(
-                aws_sdk_datasync::operation::list_task_executions::ListTaskExecutionsOutput::builder()
-                    .build(),
-            )
+            use aws_sdk_datasync::types::{TaskExecutionListEntry, TaskExecutionStatus as T};
+            let mut st = s.lock().unwrap();
+            st.log.push("ListTaskExecutions".to_owned());
+            let mut out =
+                aws_sdk_datasync::operation::list_task_executions::ListTaskExecutionsOutput::builder();
+            if transferring {
+                let looks_after = st
+                    .log
+                    .iter()
+                    .skip_while(|l| !l.starts_with("CancelTaskExecution"))
+                    .filter(|l| *l == "ListTaskExecutions")
+                    .count();
+                let cancelled = st.log.iter().any(|l| l.starts_with("CancelTaskExecution"));
+                let status = match (cancelled, looks_after) {
+                    (false, _) => T::Transferring,
+                    (true, 1) => T::Cancelling,
+                    _ => T::Error,
+                };
+                out = out.task_executions(
+                    TaskExecutionListEntry::builder()
+                        .task_execution_arn(format!("{TASK}/execution/exec-0123456789abcdef0"))
+                        .status(status)
+                        .build(),
+                );
+            }
+            MockResponse::Output(out.build())
         },
     );
-    let datasync = mock_client!(aws_sdk_datasync, RuleMode::MatchAny, [&executions]);
+    let s = state.clone();
+    let cancel_execution = mock!(aws_sdk_datasync::Client::cancel_task_execution)
+        .then_compute_response(move |i| {
+            note(&s, &format!("CancelTaskExecution {}", i.task_execution_arn().unwrap_or_default()));
+            MockResponse::Output(
+                aws_sdk_datasync::operation::cancel_task_execution::CancelTaskExecutionOutput::builder()
+                    .build(),
+            )
+        });
+    let describe_task = mock!(aws_sdk_datasync::Client::describe_task).then_output(|| {
+        aws_sdk_datasync::operation::describe_task::DescribeTaskOutput::builder()
+            .task_arn(TASK)
+            .destination_network_interface_arns(format!(
+                "arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/eni-0d5000000000001"
+            ))
+            .build()
+    });
+    let datasync = mock_client!(
+        aws_sdk_datasync,
+        RuleMode::MatchAny,
+        [&executions, &cancel_execution, &describe_task]
+    );
 
     // SageMaker: jobs in the stack's subnet, Stopping for two polls after StopTrainingJob.
     use aws_sdk_sagemaker::types::{TrainingJobStatus, TrainingJobSummary, VpcConfig};
     let jobs = scenario.jobs;
     let s = state.clone();
     let list =
-        mock!(aws_sdk_sagemaker::Client::list_training_jobs).then_compute_response(move |_| {
+        mock!(aws_sdk_sagemaker::Client::list_training_jobs).then_compute_response(move |input| {
             let st = s.lock().unwrap();
+            if input.status_equals() != Some(&TrainingJobStatus::InProgress) {
+                return MockResponse::Output(
+                    aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsOutput::builder().build(),
+                );
+            }
             let mut out =
                 aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsOutput::builder();
             let stopped = st.log.iter().any(|l| l.starts_with("StopTrainingJob"));
@@ -550,6 +630,13 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
                 .skip_while(|l| !l.starts_with("StopTrainingJob"))
                 .filter(|l| l.starts_with("DescribeTrainingJob"))
                 .count();
+            // Another team's job runs in a shared subnet with its own role; the stack's jobs
+            // use the stack's role and subnet.
+            let (role, subnet) = if name.starts_with("other-") {
+                ("arn:aws:iam::123456789012:role/other-team", "subnet-0fff0000")
+            } else {
+                (ROLE, SUBNET)
+            };
             // StopTrainingJob: "changes the status of the job to Stopping. After SageMaker
             // stops the job, it sets the status to Stopped" (SageMaker API reference).
             let status = match polls_after_stop {
@@ -564,10 +651,11 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
                 aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput::builder()
                     .training_job_name(name)
                     .training_job_status(status)
+                    .role_arn(role)
                     .vpc_config(
                         VpcConfig::builder()
-                            .subnets(SUBNET)
-                            .security_group_ids(GROUP)
+                            .subnets(subnet)
+                            .security_group_ids("sg-0fff0000")
                             .build(),
                     )
                     .build(),
@@ -646,6 +734,7 @@ async fn service_interfaces_go_with_the_stack_and_are_not_waited_for_first() {
         jobs: &[],
         fsx_task: None,
         initial: "CREATE_COMPLETE",
+        transferring: false,
     });
     let progress = Progress::default();
     let outcome = down(&aws, &request(false, &progress), &Recorder::default())
@@ -687,7 +776,7 @@ async fn a_training_job_interface_is_waited_for_then_the_deletion_is_retried() {
                 .count();
             // Released after three looks (15 s of polling).
             if st.deletes == 1 && looks <= 3 {
-                vec![managed("eni-0a1b000000000001", "")]
+                vec![training_job_interface("eni-0a1b000000000001")]
             } else {
                 Vec::new()
             }
@@ -695,6 +784,7 @@ async fn a_training_job_interface_is_waited_for_then_the_deletion_is_retried() {
         jobs: &[],
         fsx_task: None,
         initial: "CREATE_COMPLETE",
+        transferring: false,
     });
     let progress = Progress::default();
     let reporter = Recorder::default();
@@ -748,6 +838,7 @@ async fn an_instance_in_a_stack_subnet_fails_fast_and_is_named() {
         jobs: &[],
         fsx_task: None,
         initial: "CREATE_COMPLETE",
+        transferring: false,
     });
     let progress = Progress::default();
     let err = down(&aws, &request(false, &progress), &Recorder::default())
@@ -797,6 +888,7 @@ async fn a_running_import_task_is_cancelled_before_the_stack_is_deleted() {
         jobs: &[],
         fsx_task: Some("task-0123456789abcdef0"),
         initial: "CREATE_COMPLETE",
+        transferring: false,
     });
     let progress = Progress::default();
     down(&aws, &request(false, &progress), &Recorder::default())
@@ -827,6 +919,7 @@ async fn force_stops_the_running_job_and_waits_until_it_is_stopped() {
         jobs: &["mask-rcnn-tensorpack-1"],
         fsx_task: None,
         initial: "CREATE_COMPLETE",
+        transferring: false,
     };
     let (aws, state) = world(scenario());
     let progress = Progress::default();
@@ -903,6 +996,7 @@ async fn a_stalled_deletion_is_examined_and_a_foreign_instance_stops_down_early(
         jobs: &[],
         fsx_task: None,
         initial: "CREATE_COMPLETE",
+        transferring: false,
     });
     let progress = Progress::default();
     let started = tokio::time::Instant::now();
@@ -934,6 +1028,7 @@ async fn a_second_down_attaches_to_the_deletion_in_progress() {
         jobs: &[],
         fsx_task: None,
         initial: "DELETE_IN_PROGRESS",
+        transferring: false,
     });
     let progress = Progress::default();
     let reporter = Recorder::default();
@@ -947,6 +1042,59 @@ async fn a_second_down_attaches_to_the_deletion_in_progress() {
         !said.contains("waiting for that operation first"),
         "a deletion is not waited for as another operation: {said}"
     );
-    // DeleteStack on a stack being deleted is accepted and changes nothing; the wait follows.
-    assert_eq!(state.lock().unwrap().deletes, 1);
+    // Attached: no second DeleteStack for a deletion already running.
+    let st = state.lock().unwrap();
+    assert!(!st.log.iter().any(|l| l == "DeleteStack"), "{:?}", st.log);
+}
+
+/// A DataSync execution of the stack's task holds the EFS location's interfaces: it is
+/// cancelled (CancelTaskExecution) and waited for until it has ended, before DeleteStack.
+#[tokio::test(start_paused = true)]
+async fn a_running_datasync_execution_is_cancelled_before_the_stack_is_deleted() {
+    let (aws, state) = world(Scenario {
+        after_delete: deleted_cleanly,
+        interfaces: |_| Vec::new(),
+        jobs: &[],
+        fsx_task: None,
+        initial: "CREATE_COMPLETE",
+        transferring: true,
+    });
+    let progress = Progress::default();
+    down(&aws, &request(false, &progress), &Recorder::default())
+        .await
+        .unwrap();
+    let st = state.lock().unwrap();
+    let cancel = position(&st.log, "CancelTaskExecution").expect("the execution was cancelled");
+    let delete = position(&st.log, "DeleteStack").unwrap();
+    assert!(cancel < delete, "{:?}", st.log);
+    let looks_between = st.log[cancel..delete]
+        .iter()
+        .filter(|l| *l == "ListTaskExecutions")
+        .count();
+    assert!(looks_between >= 2, "waited until it ended: {:?}", st.log);
+}
+
+/// Another team's job in a shared subnet, with its own role, is not the stack's: `down` neither
+/// refuses because of it nor stops it with `--force`.
+#[tokio::test(start_paused = true)]
+async fn another_teams_job_is_neither_a_reason_to_refuse_nor_stopped() {
+    let (aws, state) = world(Scenario {
+        after_delete: deleted_cleanly,
+        interfaces: |_| Vec::new(),
+        jobs: &["other-team-job"],
+        fsx_task: None,
+        initial: "CREATE_COMPLETE",
+        transferring: false,
+    });
+    let progress = Progress::default();
+    down(&aws, &request(true, &progress), &Recorder::default())
+        .await
+        .unwrap();
+    let st = state.lock().unwrap();
+    assert!(
+        !st.log.iter().any(|l| l.starts_with("StopTrainingJob")),
+        "{:?}",
+        st.log
+    );
+    assert_eq!(st.deletes, 1);
 }

@@ -17,50 +17,67 @@ use super::sweep::{SweepError, SweepSettings};
 use crate::aws::{Aws, AwsError};
 use crate::report::Reporter;
 
-/// Names of training jobs in progress whose VPC configuration uses the stack's subnets or
-/// security group.
+/// A training job of the stack that has not ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Its name.
+    pub name: String,
+    /// InProgress (true) or already Stopping (false).
+    pub running: bool,
+}
+
+/// Training jobs in progress or stopping that are the stack's: run with its execution role
+/// (`role`), or with a subnet or security group the stack created (`subnets`, `group`).
 pub async fn running_jobs(
     aws: &Aws,
     subnets: &BTreeSet<String>,
     group: Option<&str>,
-) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
-    let mut pages = aws
-        .sagemaker
-        .list_training_jobs()
-        .status_equals(TrainingJobStatus::InProgress)
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(job) = pages.next().await {
-        let job = job.map_err(|e| AwsError::from_sdk("ListTrainingJobs", e))?;
-        let name = job.training_job_name().unwrap_or_default();
-        let described = aws
+    role: Option<&str>,
+) -> Result<Vec<Job>, AwsError> {
+    let mut jobs = Vec::new();
+    for status in [TrainingJobStatus::InProgress, TrainingJobStatus::Stopping] {
+        let mut pages = aws
             .sagemaker
-            .describe_training_job()
-            .training_job_name(name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeTrainingJob", e))?;
-        let ours = described.vpc_config().is_some_and(|v| {
-            v.subnets().iter().any(|s| subnets.contains(s))
-                || group.is_some_and(|g| v.security_group_ids().iter().any(|s| s == g))
-        });
-        if ours {
-            names.push(name.to_owned());
+            .list_training_jobs()
+            .status_equals(status.clone())
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(job) = pages.next().await {
+            let job = job.map_err(|e| AwsError::from_sdk("ListTrainingJobs", e))?;
+            let name = job.training_job_name().unwrap_or_default();
+            let described = aws
+                .sagemaker
+                .describe_training_job()
+                .training_job_name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeTrainingJob", e))?;
+            let by_role = role.is_some_and(|r| described.role_arn() == Some(r));
+            let by_network = described.vpc_config().is_some_and(|v| {
+                v.subnets().iter().any(|s| subnets.contains(s))
+                    || group.is_some_and(|g| v.security_group_ids().iter().any(|s| s == g))
+            });
+            if by_role || by_network {
+                jobs.push(Job {
+                    name: name.to_owned(),
+                    running: status == TrainingJobStatus::InProgress,
+                });
+            }
         }
     }
-    Ok(names)
+    Ok(jobs)
 }
 
-/// StopTrainingJob for each of `jobs`, then waits until each is Stopped (or ended otherwise).
+/// StopTrainingJob for each running one of `jobs`, then waits until each is Stopped (or
+/// ended otherwise), including those that were already stopping.
 pub async fn stop_jobs(
     aws: &Aws,
-    jobs: &[String],
+    jobs: &[Job],
     reporter: &dyn Reporter,
     settings: SweepSettings,
 ) -> Result<(), SweepError> {
-    for name in jobs {
+    for name in jobs.iter().filter(|j| j.running).map(|j| &j.name) {
         if let Err(err) = aws
             .sagemaker
             .stop_training_job()
@@ -80,7 +97,7 @@ pub async fn stop_jobs(
             "stopping training job {name} (--force); SageMaker gives it 120 s to save its work"
         ));
     }
-    for name in jobs {
+    for name in jobs.iter().map(|j| &j.name) {
         // The SDK's TrainingJobCompletedOrStopped waiter (DescribeTrainingJob: Completed or
         // Stopped is success, Failed a failure state, which also means it no longer runs).
         let waited = aws
@@ -194,7 +211,12 @@ async fn running_fsx_tasks(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("DescribeDataRepositoryTasks", e))?;
+        let page = match page.map_err(|e| AwsError::from_sdk("DescribeDataRepositoryTasks", e)) {
+            Ok(page) => page,
+            // The file system is gone (a rolled-back create, an earlier deletion): no task runs.
+            Err(err) if err.code() == Some("FileSystemNotFound") => break,
+            Err(err) => return Err(err),
+        };
         for task in page.data_repository_tasks() {
             let Some(lifecycle) = task.lifecycle() else {
                 continue;
@@ -261,10 +283,12 @@ pub async fn cancel_datasync_executions(
                 .await
             {
                 let err = AwsError::from_sdk("CancelTaskExecution", err);
-                // What DataSync answers for an execution that already ended is not documented;
-                // InvalidRequestException is its only client error, and the listing above
-                // decides whether it still runs.
-                if err.code() != Some("InvalidRequestException") {
+                // What DataSync answers for an execution that already ended is not documented
+                // (InvalidRequestException is its only client error): accept the refusal only
+                // when the execution has in fact ended.
+                if err.code() != Some("InvalidRequestException")
+                    || !execution_ended(aws, arn).await?
+                {
                     return Err(err.into());
                 }
             }
@@ -295,4 +319,19 @@ fn not_ended<'a>(
         waited: settings.resource_timeout,
         detail: "they were cancelled but have not ended; nothing of the stack was deleted. Run `stackctl down` again later".to_owned(),
     }
+}
+
+/// True when the DataSync task execution `arn` has ended (SUCCESS or ERROR).
+async fn execution_ended(aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+    let out = aws
+        .datasync
+        .describe_task_execution()
+        .task_execution_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeTaskExecution", e))?;
+    Ok(matches!(
+        out.status(),
+        Some(TaskExecutionStatus::Success | TaskExecutionStatus::Error)
+    ))
 }
