@@ -22,6 +22,12 @@
    be unique within an AWS account and region, and a training job with this name already exists
    (ARN)"). moto 5.2.5 silently replaces the job, which hides a create retried after its reply was
    lost (the fault-injection tests) and a name used twice.
+6. EC2 `DeleteVpcEndpoints` of a gateway endpoint that is already deleted changes nothing and
+   fails nothing: "When you delete a gateway endpoint, we delete the endpoint routes in the
+   route tables for the endpoint", and endpoints that cannot be deleted come back one by one in
+   `unsuccessful` (EC2 API Reference, DeleteVpcEndpoints). moto deletes the routes of a deleted
+   endpoint again and fails the whole call with InvalidRoute.NotFound, so a delete retried
+   after its reply was lost failed `down`.
 
 Otherwise it runs moto_server unchanged, with the same arguments (-H HOST -p PORT).
 """
@@ -29,6 +35,7 @@ Otherwise it runs moto_server unchanged, with the same arguments (-H HOST -p POR
 import sys
 
 from moto.cloudformation import models, parsing
+from moto.ec2.models import vpcs as ec2_vpcs
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.exceptions import ResourceInUseException
 from moto.server import main
@@ -126,6 +133,19 @@ def _create_training_job_once(self, training_job_name, *args, **kwargs):
 
 
 sagemaker_models.SageMakerModelBackend.create_training_job = _create_training_job_once
+
+_delete_vpc_endpoints = ec2_vpcs.VPCBackend.delete_vpc_endpoints
+
+
+def _delete_vpc_endpoints_once(self, vpce_ids=None):
+    # A deleted gateway endpoint has no routes left to remove.
+    pending = [
+        i for i in vpce_ids or [] if getattr(self.vpc_end_points.get(i), "state", None) != "deleted"
+    ]
+    return _delete_vpc_endpoints(self, pending)
+
+
+ec2_vpcs.VPCBackend.delete_vpc_endpoints = _delete_vpc_endpoints_once
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"
