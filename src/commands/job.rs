@@ -119,37 +119,53 @@ pub async fn submit(
     let arn = submit::create(&aws, &request).await?;
     let name = &request.training_job_name;
     writeln!(printer.out(), "{name}")?;
+    let model = request::model_uri(&request.output_data_config.s3_output_path, name);
     printer.status(format_args!(
-        "submitted {arn}\nfollow it with: stackctl job wait {name} | stackctl job logs {name} --follow"
+        "submitted {arn}\nthe model will be written to {model}"
     ))?;
     if args.wait {
         return wait_with(global, &aws, name, printer).await;
     }
+    printer.status(format_args!(
+        "wait for it with:  stackctl job wait {name}\nfollow its logs:   stackctl job logs {name} --follow"
+    ))?;
     Ok(())
 }
 
-/// `<stack>-<model>-<YYYYMMDD-HHMMSS>`, or without the stack when that is too long.
+/// `<stack>-<model>-<YYYYMMDD-HHMMSS>-<mmm><xx>` (milliseconds and 8 bits from the clock's
+/// nanoseconds and the process id, so two submissions in one second, even from two shells, get
+/// different names; SageMaker refuses a second job of the same name), or without the stack
+/// when that is too long.
 fn default_name(stack: &str, model: &str) -> String {
-    let now = aws_smithy_types_now();
-    let name = format!("{stack}-{model}-{now}");
+    let now = std::time::SystemTime::now();
+    let stamp = name_stamp(now, std::process::id());
+    let name = format!("{stack}-{model}-{stamp}");
     if name.len() <= request::MAX_JOB_NAME {
         name
     } else {
-        format!("{model}-{now}")
+        format!("{model}-{stamp}")
     }
 }
 
-fn aws_smithy_types_now() -> String {
-    let now = aws_sdk_sagemaker::primitives::DateTime::from(std::time::SystemTime::now());
-    let text = now
+/// `20261122-013000-12345`: UTC date and time, then milliseconds and two hex digits.
+fn name_stamp(now: std::time::SystemTime, pid: u32) -> String {
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let text = aws_sdk_sagemaker::primitives::DateTime::from(now)
         .fmt(aws_sdk_sagemaker::primitives::DateTimeFormat::DateTime)
         .unwrap_or_default();
     // 2026-11-22T01:30:00Z -> 20261122-013000
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    // Multiplicative hashing spreads the nanoseconds and the pid over the top byte.
+    let mixed = u64::from(since.subsec_nanos()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ u64::from(pid).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let salt = (mixed >> 56) as u8;
     format!(
-        "{}-{}",
+        "{}-{}-{:03}{salt:02x}",
         &digits[..8.min(digits.len())],
-        &digits[8.min(digits.len())..14.min(digits.len())]
+        &digits[8.min(digits.len())..14.min(digits.len())],
+        since.subsec_millis()
     )
 }
 
@@ -509,5 +525,38 @@ fn instance_defaults(
             volume_gib: profile.instance.volume_gib,
             max_run_seconds: profile.instance.max_run_seconds,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::{default_name, name_stamp};
+    use crate::jobs::request::check_job_name;
+
+    /// Two submissions in the same second (issue 12: SageMaker refused the second one) get
+    /// different names, from one process or two; every default name is a valid job name.
+    #[test]
+    fn default_names_differ_within_one_second_and_are_valid() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let same_second = [
+            name_stamp(t, 100),
+            name_stamp(t + Duration::from_millis(1), 100),
+            name_stamp(t + Duration::from_millis(999), 100),
+            name_stamp(t, 101),
+        ];
+        for (i, a) in same_second.iter().enumerate() {
+            assert_eq!(a.len(), "20261122-013000-12345".len(), "{a}");
+            for b in &same_second[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        for stack in ["mask-rcnn", &"s".repeat(40)] {
+            let name = default_name(stack, "aws-samples");
+            check_job_name(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let now = name_stamp(SystemTime::now(), std::process::id());
+        assert_eq!(now.len(), "20261122-013000-12345".len(), "{now}");
     }
 }

@@ -10,6 +10,20 @@ use crate::outputs::StackOutput;
 
 /// Longest training job name.
 pub const MAX_JOB_NAME: usize = 63;
+
+/// Where every job of a bucket writes: `s3://BUCKET/jobs`; a job's model is then
+/// `s3://BUCKET/jobs/NAME/output/model.tar.gz` and its checkpoints `.../jobs/NAME/checkpoints`.
+pub fn jobs_prefix(bucket: &str) -> String {
+    format!("s3://{bucket}/jobs")
+}
+
+/// Where SageMaker puts the model of job `name` writing to `s3_output_path`.
+pub fn model_uri(s3_output_path: &str, name: &str) -> String {
+    format!(
+        "{}/{name}/output/model.tar.gz",
+        s3_output_path.trim_end_matches('/')
+    )
+}
 /// SageMaker accepts 1 to 16 subnets.
 pub const MAX_SUBNETS: usize = 16;
 /// SageMaker accepts 1 to 5 security groups.
@@ -370,7 +384,7 @@ pub fn build(
         return Err(problems);
     }
 
-    let job_root = format!("s3://{}/jobs/{}", facts.bucket, options.name);
+    let job_root = format!("{}/{}", jobs_prefix(&facts.bucket), options.name);
     Ok(TrainingJobRequest {
         training_job_name: options.name.clone(),
         hyper_parameters,
@@ -388,8 +402,12 @@ pub fn build(
         },
         role_arn: facts.role_arn.clone(),
         input_data_config: channels,
+        // SageMaker writes the model to "S3OutputPath/TrainingJobName/output/model.tar.gz"
+        // (API reference, OutputDataConfig and ModelArtifacts), so the path is the jobs prefix
+        // and the model lands at s3://BUCKET/jobs/NAME/output/model.tar.gz, beside the
+        // checkpoints.
         output_data_config: OutputDataConfig {
-            s3_output_path: format!("{job_root}/output"),
+            s3_output_path: jobs_prefix(&facts.bucket),
         },
         resource_config: ResourceConfig {
             instance_type: options.instance_type.clone(),
@@ -582,10 +600,7 @@ mod tests {
             s3.s3_uri,
             "s3://data-bucket/mask-rcnn/sagemaker/input/train/"
         );
-        assert_eq!(
-            r.output_data_config.s3_output_path,
-            "s3://data-bucket/jobs/job-1/output"
-        );
+        assert_eq!(r.output_data_config.s3_output_path, "s3://data-bucket/jobs");
         assert!(!r.enable_managed_spot_training && r.checkpoint_config.is_none());
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["ResourceConfig"]["VolumeSizeInGB"], 100);

@@ -185,6 +185,48 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
             Some("/opt/ml/checkpoints")
         )
     );
+    // SageMaker writes the model to S3OutputPath/NAME/output/model.tar.gz: the documented
+    // location, jobs/NAME/output/model.tar.gz, is the real one (issue 12).
+    assert_eq!(
+        job.output_data_config().unwrap().s3_output_path(),
+        Some(format!("s3://{}/jobs", out("DataBucket")).as_str())
+    );
+    assert!(
+        sub.stderr.contains(&format!(
+            "the model will be written to s3://{}/jobs/as-s3-1/output/model.tar.gz",
+            out("DataBucket")
+        )),
+        "{}",
+        sub.stderr
+    );
+    // Two real commands, not a pipeline.
+    assert!(
+        sub.stderr.contains("stackctl job wait as-s3-1\n")
+            && sub.stderr.contains("stackctl job logs as-s3-1 --follow"),
+        "{}",
+        sub.stderr
+    );
+    assert!(!sub.stderr.contains(" | "), "{}", sub.stderr);
+    // Two submissions without --name in the same second get different names.
+    let twice: Vec<String> = (0..2)
+        .map(|_| {
+            let o = stackctl_aws(
+                e,
+                dir.path(),
+                &["job", "submit", "--model", "aws-samples", "--spot"],
+            );
+            assert_eq!(o.code, 0, "{}", o.stderr);
+            o.stdout.trim().to_owned()
+        })
+        .collect();
+    assert_ne!(twice[0], twice[1], "default names collide");
+    for name in &twice {
+        sm.describe_training_job()
+            .training_job_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name} was not created: {e}"));
+    }
     assert_eq!(job.hyper_parameters().unwrap()["batch_size_per_gpu"], "2");
     assert_eq!(
         job.vpc_config().unwrap().subnets().join(","),
@@ -230,6 +272,7 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
     ] {
         assert!(bad.stderr.contains(needle), "{needle}:\n{}", bad.stderr);
     }
+    // as-s3-1 and the two default-named ones; the bad submission created nothing.
     assert_eq!(
         sm.list_training_jobs()
             .send()
@@ -237,7 +280,7 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
             .unwrap()
             .training_job_summaries()
             .len(),
-        1
+        3
     );
 }
 
