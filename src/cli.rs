@@ -321,6 +321,15 @@ pub enum JobCommand {
         /// Keep reading until the job ends.
         #[arg(long, short)]
         follow: bool,
+        /// Only lines of the last DURATION (`90s`, `10m`, `2h`, `1d`).
+        #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+        since: Option<std::time::Duration>,
+        /// Only the last N lines (of those already written; --follow then prints the rest).
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+        /// Only this host's lines (`algo-1`, `algo-2`, ...).
+        #[arg(long, value_name = "HOST", value_parser = parse_host)]
+        host: Option<String>,
     },
     /// The job's metrics from its logs: latest values, and an SVG plot with --plot.
     Metrics {
@@ -467,6 +476,36 @@ impl JobModel {
             Self::Detectron2 => ModelName::Detectron2,
             Self::ObjectDetection => ModelName::ObjectDetection,
         }
+    }
+}
+
+/// `90s`, `10m`, `2h`, `1d` (a number and one unit).
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration: a number and s, m, h or d (e.g. 10m)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration: a number and s, m, h or d (e.g. 10m)"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// `algo-N`, as SageMaker names the hosts of a training job.
+fn parse_host(s: &str) -> Result<String, String> {
+    match s.strip_prefix("algo-") {
+        Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => Ok(s.to_owned()),
+        _ => Err(format!(
+            "`{s}` is not a training host: algo-1, algo-2, ... (as in the log prefix)"
+        )),
     }
 }
 

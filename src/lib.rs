@@ -95,8 +95,19 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
                 J::List { max } => block_on(commands::job::list(g, *max, printer)),
                 J::Describe { name } => block_on(commands::job::describe(g, name, printer)),
                 J::Wait { name } => block_on(commands::job::wait(g, name, printer)),
-                J::Logs { name, follow } => {
-                    block_on(commands::job::logs(g, name, *follow, printer))
+                J::Logs {
+                    name,
+                    follow,
+                    since,
+                    tail,
+                    host,
+                } => {
+                    let filter = crate::jobs::logs::LogFilter {
+                        since: *since,
+                        tail: *tail,
+                        host: host.clone(),
+                    };
+                    block_on(commands::job::logs(g, name, *follow, &filter, printer))
                 }
                 J::Metrics { name, plot, model } => block_on(commands::job::metrics(
                     g,

@@ -364,37 +364,62 @@ pub async fn stop(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Res
     Ok(())
 }
 
-/// `job logs [--follow]`.
+/// `job logs [--follow] [--since D] [--tail N] [--host algo-N]`.
 pub async fn logs(
     global: &GlobalArgs,
     name: &str,
     follow: bool,
+    filter: &crate::jobs::logs::LogFilter,
     printer: &mut Printer,
 ) -> Result<(), Error> {
     let (_, aws) = connect_for_jobs(global).await?;
-    let mut reader = LogReader::default();
-    loop {
+    // A job that does not exist is said so, rather than shown as "no logs".
+    let d = describe_job(&aws, name).await?;
+    let mut reader = LogReader::with_filter(filter);
+    let mut first = reader.poll(&aws, name).await?;
+    if let Some(n) = filter.tail {
+        let skip = first.len().saturating_sub(n);
+        first.drain(..skip);
+    }
+    let mut printed = first.len();
+    for line in &first {
+        writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
+    }
+    printer.out().flush()?;
+    let mut status = d
+        .training_job_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    while follow && !matches!(status.as_str(), "Completed" | "Failed" | "Stopped") {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        status = describe_job(&aws, name)
+            .await?
+            .training_job_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        // After the end, this is the last read.
         for line in reader.poll(&aws, name).await? {
             writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
+            printed += 1;
         }
         printer.out().flush()?;
-        if !follow {
-            return Ok(());
-        }
-        let d = describe_job(&aws, name).await?;
-        let status = d
-            .training_job_status()
-            .map(|s| s.as_str())
-            .unwrap_or_default();
-        if matches!(status, "Completed" | "Failed" | "Stopped") {
-            // One last read after the end, then stop.
-            for line in reader.poll(&aws, name).await? {
-                writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
-            }
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
     }
+    if printed == 0 {
+        let which = filter
+            .host
+            .as_deref()
+            .map(|h| format!(" of {h}"))
+            .unwrap_or_default();
+        let why = if reader.streams_seen() == 0 {
+            format!(
+                "job `{name}` ({status}) has no log streams{which} yet: SageMaker writes them once its instances run the container"
+            )
+        } else {
+            format!("job `{name}` ({status}) has no log lines{which} to show for these options")
+        };
+        printer.status(format_args!("{why}"))?;
+    }
+    Ok(())
 }
 
 /// `job metrics [--plot FILE]`.
@@ -421,8 +446,30 @@ pub async fn metrics(
         }
     };
     let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
-    let lines = LogReader::default().poll(&aws, name).await?;
+    let mut reader = LogReader::default();
+    let lines = reader.poll(&aws, name).await?;
     let series = metrics::extract(&profile, &lines);
+    if series.is_empty() {
+        let read = if reader.streams_seen() == 0 {
+            "it has no log streams yet".to_owned()
+        } else {
+            format!(
+                "none of its {} log lines matches the {} metrics of the {} profile",
+                lines.len(),
+                profile.metrics.len(),
+                profile.name
+            )
+        };
+        let plot = if plot.is_some() {
+            "; no plot written"
+        } else {
+            ""
+        };
+        printer.status(format_args!(
+            "job `{name}` has no metric values yet: {read}{plot}"
+        ))?;
+        return Ok(());
+    }
     let rows: Vec<[String; 3]> = series
         .iter()
         .map(|(n, points)| {

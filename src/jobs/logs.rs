@@ -25,6 +25,23 @@ pub struct LogLine {
 #[derive(Debug, Default)]
 pub struct LogReader {
     tokens: BTreeMap<String, Option<String>>,
+    /// Only this host's stream (`algo-2`).
+    host: Option<String>,
+    /// Only events from this time on (milliseconds since the epoch; GetLogEvents startTime).
+    start_ms: Option<i64>,
+    /// Streams seen so far (to tell "no streams yet" from "nothing new").
+    streams_seen: usize,
+}
+
+/// What `job logs` was asked to show.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// `--since`: only the last this long.
+    pub since: Option<std::time::Duration>,
+    /// `--tail N`: only the last N lines of the first read.
+    pub tail: Option<usize>,
+    /// `--host algo-N`.
+    pub host: Option<String>,
 }
 
 /// `mask-rcnn-1/algo-1-1700000000` -> `algo-1`.
@@ -38,6 +55,27 @@ pub fn host_of(stream: &str) -> String {
 }
 
 impl LogReader {
+    /// A reader limited to `filter`'s host and time (the tail is the caller's: it applies to
+    /// the first read only).
+    pub fn with_filter(filter: &LogFilter) -> Self {
+        let start_ms = filter.since.map(|since| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            now.saturating_sub(since).as_millis() as i64
+        });
+        Self {
+            host: filter.host.clone(),
+            start_ms,
+            ..Self::default()
+        }
+    }
+
+    /// How many of the job's log streams (one per host) exist so far.
+    pub fn streams_seen(&self) -> usize {
+        self.streams_seen
+    }
+
     /// New lines of `job` since the last call, merged in time order. Missing group or
     /// streams (the job has not logged yet) are no lines, not an error.
     pub async fn poll(&mut self, aws: &Aws, job: &str) -> Result<Vec<LogLine>, AwsError> {
@@ -65,6 +103,10 @@ impl LogReader {
                 }
             }
         }
+        if let Some(only) = &self.host {
+            streams.retain(|s| host_of(s) == *only);
+        }
+        self.streams_seen = self.streams_seen.max(streams.len());
         let mut lines = Vec::new();
         for stream in streams {
             let host = host_of(&stream);
@@ -76,6 +118,7 @@ impl LogReader {
                     .log_group_name(LOG_GROUP)
                     .log_stream_name(&stream)
                     .start_from_head(true)
+                    .set_start_time(self.start_ms)
                     .set_next_token(token.clone())
                     .send()
                     .await

@@ -382,6 +382,89 @@ async fn logs_metrics_wait_and_list_follow_the_jobs_of_the_stack() {
         ]
     );
 
+    // --host, --tail, --since (issue 12).
+    let host = stackctl_aws(
+        e,
+        dir.path(),
+        &["job", "logs", "as-bad", "--host", "algo-2"],
+    );
+    assert_eq!(host.code, 0, "{}", host.stderr);
+    assert_eq!(
+        host.stdout.lines().collect::<Vec<_>>(),
+        [
+            "[algo-2] fastrcnn_losses/box_loss: 0.80",
+            "[algo-2] Traceback (most recent call last):",
+        ]
+    );
+    let tail = stackctl_aws(e, dir.path(), &["job", "logs", "as-bad", "--tail", "2"]);
+    assert_eq!(
+        tail.stdout.lines().collect::<Vec<_>>(),
+        [
+            "[algo-2] Traceback (most recent call last):",
+            "[algo-1] mAP(bbox)/IoU=0.5:0.95: 0.12",
+        ],
+        "{}",
+        tail.stderr
+    );
+    let recent = stackctl_aws(e, dir.path(), &["job", "logs", "as-bad", "--since", "10s"]);
+    assert_eq!(recent.code, 0, "{}", recent.stderr);
+    assert_eq!(recent.stdout, "", "the lines are a minute old");
+    assert!(
+        recent
+            .stderr
+            .contains("has no log lines to show for these options"),
+        "{}",
+        recent.stderr
+    );
+    let hour = stackctl_aws(e, dir.path(), &["job", "logs", "as-bad", "--since", "1h"]);
+    assert_eq!(hour.stdout.lines().count(), 5, "{}", hour.stderr);
+    let bad_flag = stackctl_aws(
+        e,
+        dir.path(),
+        &["job", "logs", "as-bad", "--host", "node-1"],
+    );
+    assert_eq!(bad_flag.code, 2, "{}", bad_flag.stderr);
+    assert!(
+        bad_flag.stderr.contains("algo-1, algo-2"),
+        "{}",
+        bad_flag.stderr
+    );
+    // A job with nothing logged yet says so instead of printing nothing.
+    let quiet = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "aws-samples",
+            "--name",
+            "as-silent",
+        ],
+    );
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    let none = stackctl_aws(e, dir.path(), &["job", "logs", "as-silent"]);
+    assert_eq!(
+        (none.code, none.stdout.as_str()),
+        (0, ""),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr.contains("has no log streams yet"),
+        "{}",
+        none.stderr
+    );
+    let no_metrics = stackctl_aws(e, dir.path(), &["job", "metrics", "as-silent"]);
+    assert_eq!(no_metrics.code, 0, "{}", no_metrics.stderr);
+    assert!(
+        no_metrics
+            .stderr
+            .contains("has no metric values yet: it has no log streams yet"),
+        "{}",
+        no_metrics.stderr
+    );
+
     // Metrics: latest values and a plot.
     let metrics = stackctl_aws(
         e,
@@ -429,7 +512,7 @@ async fn logs_metrics_wait_and_list_follow_the_jobs_of_the_stack() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
     let mut names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["as-bad", "as-good"]);
+    assert_eq!(names, ["as-bad", "as-good", "as-silent"]);
     assert!(
         rows.iter()
             .all(|r| r["model"] == "aws-samples" && r["status"] == "Completed")
