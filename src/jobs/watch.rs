@@ -90,6 +90,57 @@ pub fn write_summary(
     if let Some(reason) = d.failure_reason() {
         writeln!(out, "failure:   {reason}")?;
     }
+    if let Some(rc) = d.resource_config() {
+        writeln!(
+            out,
+            "instances: {} x {}, {} GiB volume each",
+            rc.instance_count().unwrap_or_default(),
+            rc.instance_type().map(|t| t.as_str()).unwrap_or("-"),
+            rc.volume_size_in_gb().unwrap_or_default()
+        )?;
+    }
+    let spot = d.enable_managed_spot_training() == Some(true);
+    let stopping = d.stopping_condition();
+    writeln!(
+        out,
+        "capacity:  {}, at most {} s of training{}",
+        if spot { "managed spot" } else { "on demand" },
+        stopping
+            .and_then(|c| c.max_runtime_in_seconds())
+            .map_or("-".to_owned(), |s| s.to_string()),
+        match stopping.and_then(|c| c.max_wait_time_in_seconds()) {
+            Some(w) if spot => format!(", {w} s with waiting for capacity"),
+            _ => String::new(),
+        }
+    )?;
+    let time = |t: Option<&aws_sdk_sagemaker::primitives::DateTime>| {
+        t.and_then(|t| {
+            t.fmt(aws_sdk_sagemaker::primitives::DateTimeFormat::DateTime)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+    };
+    writeln!(
+        out,
+        "started:   {}  ended: {}",
+        time(d.training_start_time()),
+        time(d.training_end_time())
+    )?;
+    for channel in d.input_data_config() {
+        writeln!(
+            out,
+            "channel:   {} <- {}",
+            channel.channel_name().unwrap_or("-"),
+            channel_source(channel)
+        )?;
+    }
+    if let Some(params) = d.hyper_parameters().filter(|p| !p.is_empty()) {
+        let mut pairs: Vec<_> = params.iter().collect();
+        pairs.sort();
+        for (k, v) in pairs {
+            writeln!(out, "param:     {k} = {v}")?;
+        }
+    }
     let training = d.training_time_in_seconds();
     let billable = d.billable_time_in_seconds();
     writeln!(
@@ -120,8 +171,17 @@ pub fn write_summary(
         out,
         "logs:      CloudWatch Logs group {LOG_GROUP}, streams {name}/algo-*"
     )?;
-    if let Some(model) = d.model_artifacts().and_then(|m| m.s3_model_artifacts()) {
-        writeln!(out, "model:     {model}")?;
+    match (
+        d.model_artifacts().and_then(|m| m.s3_model_artifacts()),
+        d.output_data_config().and_then(|o| o.s3_output_path()),
+    ) {
+        (Some(model), _) => writeln!(out, "model:     {model}")?,
+        (None, Some(path)) => writeln!(
+            out,
+            "model:     {} (once the job completes)",
+            super::request::model_uri(path, name)
+        )?,
+        (None, None) => {}
     }
     let mut ok = status == "Completed";
     if ok {
@@ -139,6 +199,32 @@ pub fn write_summary(
         }
     }
     Ok(ok)
+}
+
+/// "s3://b/p/ (S3Prefix, FullyReplicated)", "EFS fs-... /path", "FSx fs-... /mount/path".
+fn channel_source(channel: &aws_sdk_sagemaker::types::Channel) -> String {
+    let Some(source) = channel.data_source() else {
+        return "-".to_owned();
+    };
+    if let Some(s3) = source.s3_data_source() {
+        return format!(
+            "{} ({}{})",
+            s3.s3_uri().unwrap_or("-"),
+            s3.s3_data_type().map(|t| t.as_str()).unwrap_or("-"),
+            s3.s3_data_distribution_type()
+                .map(|d| format!(", {}", d.as_str()))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(fs) = source.file_system_data_source() {
+        return format!(
+            "{} {} {}",
+            fs.file_system_type().map(|t| t.as_str()).unwrap_or("-"),
+            fs.file_system_id().unwrap_or("-"),
+            fs.directory_path().unwrap_or("-")
+        );
+    }
+    "-".to_owned()
 }
 
 #[cfg(test)]

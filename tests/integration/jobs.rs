@@ -199,6 +199,27 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
         "{}",
         sub.stderr
     );
+    // describe: what was asked for, where the data comes from and where the model goes.
+    let described = stackctl_aws(e, dir.path(), &["job", "describe", "as-s3-1"]);
+    assert_eq!(described.code, 0, "{}", described.stderr);
+    for needle in [
+        "instances: 2 x ml.".to_owned(),
+        "capacity:  managed spot, at most 3600 s of training, 7200 s with waiting for capacity"
+            .to_owned(),
+        format!(
+            "channel:   train <- s3://{}/mask-rcnn/sagemaker/input/train/ (S3Prefix",
+            out("DataBucket")
+        ),
+        "param:     batch_size_per_gpu = 2".to_owned(),
+        "started:   ".to_owned(),
+        "jobs/as-s3-1/output/model.tar.gz".to_owned(),
+    ] {
+        assert!(
+            described.stdout.contains(&needle),
+            "{needle}:\n{}",
+            described.stdout
+        );
+    }
     // Two real commands, not a pipeline.
     assert!(
         sub.stderr.contains("stackctl job wait as-s3-1\n")
