@@ -448,7 +448,8 @@ pub async fn metrics(
     let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
     let mut reader = LogReader::default();
     let lines = reader.poll(&aws, name).await?;
-    let series = metrics::extract(&profile, &lines);
+    let by_host = metrics::extract_by_host(&profile, &lines);
+    let series = metrics::merged(&by_host);
     if series.is_empty() {
         let read = if reader.streams_seen() == 0 {
             "it has no log streams yet".to_owned()
@@ -483,7 +484,7 @@ pub async fn metrics(
         crate::table::table(["METRIC", "LATEST", "VALUES"], &rows)
     )?;
     if let Some(path) = plot {
-        fs_err::write(path, metrics::svg(name, &series)).map_err(|source| Error::WriteFile {
+        fs_err::write(path, metrics::svg(name, &by_host)).map_err(|source| Error::WriteFile {
             path: path.to_owned(),
             source,
         })?;

@@ -8,11 +8,14 @@ use std::fmt::Write as _;
 use super::logs::LogLine;
 use super::profile::Profile;
 
-/// Every value of every metric, in time order: name -> [(ms since epoch, value)].
+/// Every value of every metric, in time order: name -> [(ms since epoch, value)], all hosts.
 pub type Series = BTreeMap<String, Vec<(i64, f64)>>;
 
-/// Extracts the profile's metrics from log lines.
-pub fn extract(profile: &Profile, lines: &[LogLine]) -> Series {
+/// The same per host: name -> host -> [(ms since epoch, value)].
+pub type HostSeries = BTreeMap<String, BTreeMap<String, Vec<(i64, f64)>>>;
+
+/// Extracts the profile's metrics from log lines, per host.
+pub fn extract_by_host(profile: &Profile, lines: &[LogLine]) -> HostSeries {
     let compiled: Vec<(String, regex_lite::Regex)> = profile
         .metrics
         .iter()
@@ -22,7 +25,7 @@ pub fn extract(profile: &Profile, lines: &[LogLine]) -> Series {
                 .map(|r| (m.name.clone(), r))
         })
         .collect();
-    let mut series = Series::new();
+    let mut series = HostSeries::new();
     for line in lines {
         for (name, regex) in &compiled {
             if let Some(value) = regex
@@ -33,6 +36,8 @@ pub fn extract(profile: &Profile, lines: &[LogLine]) -> Series {
                 series
                     .entry(name.clone())
                     .or_default()
+                    .entry(line.host.clone())
+                    .or_default()
                     .push((line.timestamp, value));
             }
         }
@@ -40,71 +45,215 @@ pub fn extract(profile: &Profile, lines: &[LogLine]) -> Series {
     series
 }
 
+/// Extracts the profile's metrics from log lines, every host's values merged in time order.
+pub fn extract(profile: &Profile, lines: &[LogLine]) -> Series {
+    merged(&extract_by_host(profile, lines))
+}
+
+/// Every host's values of each metric in one time-ordered list.
+pub fn merged(by_host: &HostSeries) -> Series {
+    by_host
+        .iter()
+        .map(|(name, hosts)| {
+            let mut all: Vec<(i64, f64)> = hosts.values().flatten().copied().collect();
+            all.sort_by_key(|p| p.0);
+            (name.clone(), all)
+        })
+        .collect()
+}
+
 /// Chooses the metrics of a plot panel by name.
 type Pick = fn(&str) -> bool;
 
-/// An SVG with two panels: losses (left) and mAP (right), each metric a polyline over time.
-pub fn svg(job: &str, series: &Series) -> String {
-    let (w, h, pad) = (1000.0, 420.0, 50.0);
-    let panel_w = (w - 3.0 * pad) / 2.0;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/><text x="{pad}" y="20" font-size="14">{}</text>"#,
-        escape(job)
-    );
-    let colors = [
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    ];
-    let t_min = series.values().flatten().map(|p| p.0).min().unwrap_or(0);
-    let t_max = series
-        .values()
-        .flatten()
-        .map(|p| p.0)
-        .max()
-        .unwrap_or(1)
-        .max(t_min + 1);
+/// Plot geometry, in SVG user units.
+const WIDTH: f64 = 1100.0;
+const PANEL_HEIGHT: f64 = 330.0;
+const MARGIN_LEFT: f64 = 70.0;
+const GAP: f64 = 90.0;
+const TOP: f64 = 50.0;
+const AXIS_SPACE: f64 = 45.0;
+const LEGEND_ROW: f64 = 16.0;
+
+/// Colours per metric (a colour-blind-safe palette) and dash patterns per host.
+const COLORS: [&str; 8] = [
+    "#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#f0e442", "#000000",
+];
+const DASHES: [&str; 4] = ["", "6 3", "2 2", "8 3 2 3"];
+
+/// An SVG with two panels, losses (left) and mAP (right): one line per metric and host (colour
+/// by metric, dash by host), axes with ticks and units (time since the first value, in seconds
+/// or minutes; the value), and the legend below the panels so it covers no curve.
+pub fn svg(job: &str, series: &HostSeries) -> String {
+    let panel_w = (WIDTH - MARGIN_LEFT - GAP - 30.0) / 2.0;
     let panels: [(&str, Pick); 2] = [
         ("loss", |n| n.contains("loss")),
         ("mAP", |n| n.starts_with("mAP")),
     ];
+    let hosts: Vec<&String> = {
+        let mut h: Vec<&String> = series.values().flat_map(|m| m.keys()).collect();
+        h.sort();
+        h.dedup();
+        h
+    };
+    let entries: Vec<(&String, &String)> = series
+        .iter()
+        .flat_map(|(name, by_host)| by_host.keys().map(move |h| (name, h)))
+        .collect();
+    let legend_rows = entries.len().div_ceil(2);
+    let height = TOP + PANEL_HEIGHT + AXIS_SPACE + 20.0 + legend_rows as f64 * LEGEND_ROW + 10.0;
+    let all_t = series
+        .values()
+        .flat_map(|m| m.values())
+        .flatten()
+        .map(|p| p.0);
+    let t_min = all_t.clone().min().unwrap_or(0);
+    let t_max = all_t.max().unwrap_or(1).max(t_min + 1);
+    let span_s = (t_max - t_min) as f64 / 1000.0;
+    let (unit, per) = if span_s > 120.0 {
+        ("min", 60.0)
+    } else {
+        ("s", 1.0)
+    };
+    let color_of = |name: &str| {
+        let i = series.keys().position(|k| k == name).unwrap_or(0);
+        COLORS[i % COLORS.len()]
+    };
+    let dash_of = |host: &str| {
+        let i = hosts.iter().position(|h| *h == host).unwrap_or(0);
+        DASHES[i % DASHES.len()]
+    };
+
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{MARGIN_LEFT}" y="24" font-size="16">{}: training metrics from the logs</text>"#,
+        escape(job)
+    );
     for (panel, (title, pick)) in panels.into_iter().enumerate() {
-        let x0 = pad + panel as f64 * (panel_w + pad);
-        let (y0, ph) = (40.0, h - 40.0 - pad);
-        let chosen: Vec<(&String, &Vec<(i64, f64)>)> =
+        let x0 = MARGIN_LEFT + panel as f64 * (panel_w + GAP);
+        let (y0, ph) = (TOP, PANEL_HEIGHT);
+        let chosen: Vec<(&String, &BTreeMap<String, Vec<(i64, f64)>>)> =
             series.iter().filter(|(n, _)| pick(n)).collect();
-        let v_max = chosen
-            .iter()
-            .flat_map(|(_, s)| s.iter().map(|p| p.1))
-            .fold(0.0_f64, f64::max)
-            .max(1e-9);
+        let v_max = nice_max(
+            chosen
+                .iter()
+                .flat_map(|(_, h)| h.values().flatten().map(|p| p.1))
+                .fold(0.0_f64, f64::max),
+        );
         let _ = write!(
             out,
-            r##"<rect x="{x0}" y="{y0}" width="{panel_w}" height="{ph}" fill="none" stroke="#999"/><text x="{x0}" y="{}">{title} (max {v_max:.4})</text>"##,
-            y0 - 5.0
+            r##"<rect x="{x0}" y="{y0}" width="{panel_w}" height="{ph}" fill="none" stroke="#444"/><text x="{x0}" y="{}" font-size="14">{title}</text>"##,
+            y0 - 8.0
         );
-        for (i, (name, points)) in chosen.iter().enumerate() {
-            let color = colors[i % colors.len()];
-            let pts: Vec<String> = points
-                .iter()
-                .map(|(t, v)| {
-                    let x = x0 + (*t - t_min) as f64 / (t_max - t_min) as f64 * panel_w;
-                    let y = y0 + ph - v / v_max * ph;
-                    format!("{x:.1},{y:.1}")
-                })
-                .collect();
+        // Ticks: five on each axis, with grid lines.
+        for k in 0..=4 {
+            let f = f64::from(k) / 4.0;
+            let y = y0 + ph - f * ph;
+            let x = x0 + f * panel_w;
             let _ = write!(
                 out,
-                r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/><text x="{}" y="{}" fill="{color}">{}</text>"#,
-                pts.join(" "),
-                x0 + 5.0,
-                y0 + 14.0 + 13.0 * i as f64,
-                escape(name)
+                r##"<line x1="{x0}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#444"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+                x0 + panel_w,
+                x0 - 6.0,
+                y + 4.0,
+                tick(f * v_max),
+                y0 + ph,
+                y0 + ph + 5.0,
+                y0 + ph + 18.0,
+                tick(f * span_s / per)
             );
         }
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">time since the first value ({unit})</text><text x="{:.1}" y="{:.1}" text-anchor="middle" transform="rotate(-90 {:.1} {:.1})">{title} (value)</text>"#,
+            x0 + panel_w / 2.0,
+            y0 + ph + 36.0,
+            x0 - 50.0,
+            y0 + ph / 2.0,
+            x0 - 50.0,
+            y0 + ph / 2.0
+        );
+        if chosen.is_empty() {
+            let _ = write!(
+                out,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#777">no {title} values in the logs</text>"##,
+                x0 + panel_w / 2.0,
+                y0 + ph / 2.0
+            );
+        }
+        for (name, by_host) in &chosen {
+            for (host, points) in *by_host {
+                let pts: Vec<String> = points
+                    .iter()
+                    .map(|(t, v)| {
+                        let x = x0 + (*t - t_min) as f64 / (t_max - t_min) as f64 * panel_w;
+                        let y = y0 + ph - v / v_max * ph;
+                        format!("{x:.1},{y:.1}")
+                    })
+                    .collect();
+                let _ = write!(
+                    out,
+                    r#"<polyline fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}" points="{}"><title>{} ({})</title></polyline>"#,
+                    color_of(name),
+                    dash_of(host),
+                    pts.join(" "),
+                    escape(name),
+                    escape(host)
+                );
+            }
+        }
+    }
+    // The legend, in two columns below the panels.
+    let legend_top = TOP + PANEL_HEIGHT + AXIS_SPACE + 16.0;
+    for (i, (name, host)) in entries.iter().enumerate() {
+        let x = MARGIN_LEFT + (i % 2) as f64 * (panel_w + GAP);
+        let y = legend_top + (i / 2) as f64 * LEGEND_ROW;
+        let _ = write!(
+            out,
+            r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2" stroke-dasharray="{}"/><text x="{:.1}" y="{y:.1}">{} ({})</text>"#,
+            y - 4.0,
+            x + 28.0,
+            y - 4.0,
+            color_of(name),
+            dash_of(host),
+            x + 34.0,
+            escape(name),
+            escape(host)
+        );
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The axis maximum: the largest value rounded up to 1, 2 or 5 times a power of ten.
+fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * p)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * p)
+}
+
+/// A tick label with up to three significant digits.
+fn tick(v: f64) -> String {
+    let text = if v == 0.0 {
+        "0".to_owned()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 fn escape(s: &str) -> String {
@@ -138,11 +287,27 @@ mod tests {
             !s.contains_key("mAP(bbox)/IoU=0.5"),
             "the non-numeric capture is dropped"
         );
-        let plot = svg("job-1", &s);
+        let mut two_hosts = lines.clone();
+        two_hosts.push(LogLine {
+            timestamp: 1500,
+            host: "algo-2".into(),
+            message: "fastrcnn_losses/box_loss: 0.60".into(),
+        });
+        let plot = svg("job-1", &extract_by_host(&p, &two_hosts));
+        assert!(plot.starts_with("<svg") && plot.contains("mAP(bbox)/IoU=0.5:0.95 (algo-1)"));
+        // One line per metric and host, not two hosts merged into one.
+        assert_eq!(plot.matches("<polyline").count(), 3, "{plot}");
+        assert!(plot.contains("fastrcnn_losses/box_loss (algo-2)"));
         assert!(
-            plot.starts_with("<svg")
-                && plot.contains("polyline")
-                && plot.contains("mAP(bbox)/IoU=0.5:0.95")
+            plot.contains("time since the first value (s)"),
+            "x axis with its unit"
+        );
+        assert!(plot.contains(">loss (value)<"), "y axis label");
+        // Ticks: 0 to the nice maximum (0.6 -> 1), five of them.
+        assert!(plot.contains(">0.25<") && plot.contains(">1<"), "{plot}");
+        assert_eq!(
+            (nice_max(0.6), nice_max(0.3741), nice_max(2.5)),
+            (1.0, 0.5, 5.0)
         );
     }
 }
