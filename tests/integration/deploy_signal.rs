@@ -195,7 +195,7 @@ fn ctrl_c_before_the_change_set_runs_says_nothing_was_changed() {
     let (tx, rx) = std::sync::mpsc::channel();
     let endpoint = preparing_endpoint(tx);
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args(["up", "--yes", "--endpoint-url", &endpoint])
         .current_dir(dir.path())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -264,7 +264,7 @@ fn ctrl_c_while_retrying_a_connection_says_nothing_was_changed() {
         .port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args(["up", "--yes", "--endpoint-url", &endpoint])
         .current_dir(dir.path())
         .env("AWS_ACCESS_KEY_ID", "testing")
