@@ -4,8 +4,8 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -185,7 +185,10 @@ pub struct Aws {
     pub quotas: aws_sdk_servicequotas::Client,
     /// The region every client uses.
     pub region: String,
+    /// The endpoint every client uses instead of AWS's (--endpoint-url or AWS_ENDPOINT_URL).
+    pub endpoint: Option<String>,
     counter: Arc<ApiCounter>,
+    account: Arc<OnceLock<String>>,
 }
 
 /// Why AWS could not be used at all (exit code 4) or refused a call (exit code 1).
@@ -472,7 +475,9 @@ impl Aws {
                     .build(),
             ),
             region,
+            endpoint: config.endpoint_url().map(str::to_owned),
             counter,
+            account: Arc::default(),
         })
     }
 
@@ -486,6 +491,8 @@ impl Aws {
             .build();
         let mut aws = Self::from_config(&config).expect("region is set");
         aws.cfn = cfn;
+        // The STS client points nowhere: the account of mocked calls is fixed.
+        let _ = aws.account.set("123456789012".to_owned());
         aws
     }
 
@@ -503,5 +510,22 @@ impl Aws {
     /// The call counter.
     pub fn counter(&self) -> &ApiCounter {
         &self.counter
+    }
+
+    /// The account the credentials belong to: STS GetCallerIdentity (which needs no
+    /// permission, STS API Reference), asked once per run.
+    pub async fn account_id(&self) -> Result<String, AwsError> {
+        if let Some(account) = self.account.get() {
+            return Ok(account.clone());
+        }
+        let me = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
+        let account = me.account().unwrap_or_default().to_owned();
+        let _ = self.account.set(account.clone());
+        Ok(account)
     }
 }

@@ -9,8 +9,9 @@ use crate::exit_code::EXIT_CODES_HELP;
 /// Bootstrap an AWS account for distributed Mask R-CNN training, run the training, and tear it
 /// all down again.
 ///
-/// Every command reads a stack file: the one given with --stack, or the embedded default
-/// (stacks/default.yaml), so nothing needs to be written first.
+/// Every command reads a stack file: the one given with --stack, else ./stackctl.yaml when the
+/// working directory has one (the file `stackctl init` writes), else the embedded default
+/// (stacks/default.yaml), so nothing needs to be written first. Each says on stderr which.
 #[derive(Debug, Parser)]
 #[command(name = "stackctl", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -25,7 +26,7 @@ pub struct Cli {
 /// Options shared by every command.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Stack file to use instead of the embedded default.
+    /// Stack file (default: ./stackctl.yaml when it exists, else the embedded default).
     #[arg(long, global = true, env = "STACKCTL_STACK", value_name = "FILE")]
     pub stack: Option<PathBuf>,
 
@@ -71,7 +72,7 @@ pub enum Command {
     /// Write a commented stack file equal to the embedded default.
     Init {
         /// Where to write it; `-` writes to stdout.
-        #[arg(default_value = "stackctl.yaml", value_name = "PATH")]
+        #[arg(default_value = crate::spec::LOCAL_STACK_FILE, value_name = "PATH")]
         path: PathBuf,
         /// Overwrite an existing file.
         #[arg(long)]

@@ -130,9 +130,7 @@ impl Error {
             Self::Image(_) => ExitStatus::Failure,
             Self::JobInterrupted(_) => ExitStatus::Interrupted,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
-            Self::Deploy(DeployError::Interrupted { .. } | DeployError::DownInterrupted(_)) => {
-                ExitStatus::Interrupted
-            }
+            Self::Deploy(DeployError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Deploy(_) => ExitStatus::Failure,
         }
     }
@@ -158,7 +156,7 @@ impl Error {
                 "`stackctl init` writes a complete, commented stack file; docs/stack-file.md lists every key".to_owned(),
             ),
             Self::Spec(SpecError::Read(_)) => {
-                Some("pass an existing file with --stack, or omit --stack to use the embedded default".to_owned())
+                Some("pass an existing file with --stack, or omit --stack to use ./stackctl.yaml (or, without one, the embedded default)".to_owned())
             }
             Self::Render { source, .. } => match source {
                 RenderError::Check(CheckError::TooLarge { .. }) => Some(
@@ -178,7 +176,7 @@ impl Error {
             Self::Aws(AwsError::Unreachable { .. }) => Some(
                 "check the network, the region, and --endpoint-url / AWS_ENDPOINT_URL".to_owned(),
             ),
-            Self::NoStack(_) => Some("run `stackctl up` to create it (or stage to a bucket directly with `stackctl data stage --bucket B`)".to_owned()),
+            Self::NoStack(_) => Some("run `stackctl up` with the same stack file (the line `using stack ...` above names it) to create it (or stage to a bucket directly with `stackctl data stage --bucket B`)".to_owned()),
             Self::Image(crate::image::ImageError::Spawn { .. }) => Some(
                 "install docker and start a Docker engine, or pass --docker PROGRAM; --dry-run prints the commands without running them".to_owned(),
             ),

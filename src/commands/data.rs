@@ -151,7 +151,7 @@ pub async fn stage(
     printer: &mut Printer,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let usage = |m: &str| Error::Data(DataError::Usage(m.to_owned()));
     let has_source = args.from.is_some() || args.download.is_some();
     if args.target.bucket.is_some() && matches!(args.to, StageTarget::Efs | StageTarget::Fsx) {
@@ -397,7 +397,7 @@ pub async fn status(
     flags: &DataTarget,
     printer: &mut Printer,
 ) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let target = resolve(&aws, &spec, flags).await?;
     let listing = remote::list(&aws.s3, &target.bucket, &target.prefix).await?;

@@ -8,7 +8,7 @@ use crate::printer::Printer;
 /// Runs the checks and prints each finding (text lines or one JSON document); exit 1 when one
 /// is fatal.
 pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let findings = preflight::doctor(&aws, &spec).await?;
     let fatal = findings

@@ -10,13 +10,8 @@ use crate::printer::Printer;
 use crate::report::{self, Change};
 
 /// Runs `down` with progress.
-pub async fn run(
-    global: &GlobalArgs,
-    args: &DownArgs,
-    _printer: &mut Printer,
-) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
-    let aws = super::aws_context::connect(global, &spec).await?;
+pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &mut Printer) -> Result<(), Error> {
+    let (_, spec) = super::load_spec(global, printer)?;
     let reporter = report::for_output(global.output, global.quiet);
     let delete_data = args.delete_data;
     let ask = |plan: &[Change]| {
@@ -50,13 +45,15 @@ pub async fn run(
         stall_after: STALL_AFTER,
         progress: &progress,
     };
-    let outcome = tokio::select! {
-        result = down(&aws, &request, reporter.as_ref()) => result?,
-        _ = tokio::signal::ctrl_c() => {
-            let message = progress.stage().interruption(spec.name.as_str());
-            return Err(DeployError::DownInterrupted(message).into());
-        }
-    };
+    // Ctrl-C while connecting is still "nothing changed" (Stage::Looking).
+    let outcome = super::until_interrupted(
+        async {
+            let aws = super::aws_context::connect(global, &spec).await?;
+            Ok(down(&aws, &request, reporter.as_ref()).await?)
+        },
+        || DeployError::Interrupted(progress.stage().interruption(spec.name.as_str())).into(),
+    )
+    .await?;
     reporter.finished(&outcome);
     Ok(())
 }

@@ -13,7 +13,7 @@ pub async fn run(
     push: bool,
     printer: &mut Printer,
 ) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let model = args.model.model();
     // Bad input first: no AWS call for a model without an image.
     image::context_files(model)?;

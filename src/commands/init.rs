@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::printer::Printer;
-use crate::spec::{DEFAULT_STACK_FILE, SpecError};
+use crate::spec::{DEFAULT_STACK_FILE, LOCAL_STACK_FILE, SpecError};
 
 /// Writes the embedded default stack file to `path` (`-` for stdout).
 pub fn run(path: &Path, force: bool, printer: &mut Printer) -> Result<(), Error> {
@@ -19,10 +19,17 @@ pub fn run(path: &Path, force: bool, printer: &mut Printer) -> Result<(), Error>
         path: path.to_owned(),
         source,
     })?;
-    printer.status(format_args!(
-        "wrote {}; edit it, then run `stackctl plan --stack {}`",
-        path.display(),
-        path.display()
-    ))?;
+    if path == Path::new(LOCAL_STACK_FILE) || path == Path::new(".").join(LOCAL_STACK_FILE) {
+        printer.status(format_args!(
+            "wrote {}; edit it, then run `stackctl plan` and `stackctl up` in this directory (every command here reads ./{LOCAL_STACK_FILE})",
+            path.display()
+        ))?;
+    } else {
+        printer.status(format_args!(
+            "wrote {}; edit it, then run `stackctl plan --stack {}`",
+            path.display(),
+            path.display()
+        ))?;
+    }
     Ok(())
 }

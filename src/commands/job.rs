@@ -15,7 +15,7 @@ pub async fn submit(
     args: &SubmitArgs,
     printer: &mut Printer,
 ) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let model = args.model.model();
     let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
     let aws = super::aws_context::connect(global, &spec).await?;
@@ -211,15 +211,18 @@ async fn tags_of(
         .collect())
 }
 
-async fn connect_for_jobs(global: &GlobalArgs) -> Result<(crate::spec::StackSpec, Aws), Error> {
-    let (_, spec) = super::load_spec(global)?;
+async fn connect_for_jobs(
+    global: &GlobalArgs,
+    printer: &mut Printer,
+) -> Result<(crate::spec::StackSpec, Aws), Error> {
+    let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     Ok((spec, aws))
 }
 
 /// `job list`.
 pub async fn list(global: &GlobalArgs, max: usize, printer: &mut Printer) -> Result<(), Error> {
-    let (spec, aws) = connect_for_jobs(global).await?;
+    let (spec, aws) = connect_for_jobs(global, printer).await?;
     let mut rows = Vec::new();
     let mut pages = aws
         .sagemaker
@@ -300,7 +303,7 @@ async fn summary(
 
 /// `job describe`.
 pub async fn describe(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
-    let (_, aws) = connect_for_jobs(global).await?;
+    let (_, aws) = connect_for_jobs(global, printer).await?;
     let d = describe_job(&aws, name).await?;
     summary(&aws, &d, printer.out()).await?;
     Ok(())
@@ -308,7 +311,7 @@ pub async fn describe(global: &GlobalArgs, name: &str, printer: &mut Printer) ->
 
 /// `job wait`: secondary status changes with elapsed time, then the summary.
 pub async fn wait(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
-    let (_, aws) = connect_for_jobs(global).await?;
+    let (_, aws) = connect_for_jobs(global, printer).await?;
     wait_with(global, &aws, name, printer).await
 }
 
@@ -341,13 +344,7 @@ async fn interrupted(global: &GlobalArgs, aws: &Aws, name: &str) -> Result<(), E
             "interrupted; asked SageMaker to stop `{name}` (it takes a few minutes; `stackctl job describe {name}` shows when)"
         )));
     }
-    Err(crate::deploy::DeployError::Interrupted {
-        stack: format!(
-            "(training job `{name}` keeps running; stop it with `stackctl job stop {name}`)"
-        ),
-        command: format!("job wait {name}"),
-    }
-    .into())
+    Err(Error::JobInterrupted(name.to_owned()))
 }
 
 async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
@@ -356,7 +353,7 @@ async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
 
 /// `job stop`.
 pub async fn stop(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
-    let (_, aws) = connect_for_jobs(global).await?;
+    let (_, aws) = connect_for_jobs(global, printer).await?;
     stop_job(&aws, name).await?;
     printer.status(format_args!(
         "asked SageMaker to stop `{name}`; it stops within a few minutes (`stackctl job describe {name}` shows when)"
@@ -372,7 +369,7 @@ pub async fn logs(
     filter: &crate::jobs::logs::LogFilter,
     printer: &mut Printer,
 ) -> Result<(), Error> {
-    let (_, aws) = connect_for_jobs(global).await?;
+    let (_, aws) = connect_for_jobs(global, printer).await?;
     // A job that does not exist is said so, rather than shown as "no logs".
     let d = describe_job(&aws, name).await?;
     let mut reader = LogReader::with_filter(filter);
@@ -430,7 +427,7 @@ pub async fn metrics(
     model: Option<JobModel>,
     printer: &mut Printer,
 ) -> Result<(), Error> {
-    let (_, aws) = connect_for_jobs(global).await?;
+    let (_, aws) = connect_for_jobs(global, printer).await?;
     let model = match model {
         Some(m) => m.model(),
         None => {
@@ -500,7 +497,7 @@ pub fn render(
     printer: &mut Printer,
 ) -> Result<(), Error> {
     use crate::jobs::mpijob::{self, MpiJobOptions};
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let model = args.model.model();
     let profile = Profile::embedded(model).map_err(|e| Error::Job(e.to_string()))?;
     let defaults = instance_defaults(&spec, &profile, model);

@@ -18,17 +18,46 @@ use crate::cli::GlobalArgs;
 use crate::deploy::up::{UpRequest, stack_tags};
 use crate::deploy::wait::WaitSettings;
 use crate::error::Error;
+use crate::printer::Printer;
 use crate::render::{Rendered, Renderer};
-use crate::spec::{SpecSource, StackSpec};
+use crate::spec::{LOCAL_STACK_FILE, SpecSource, StackSpec};
 
-/// Reads the stack file named by `--stack`, or the embedded default, and validates it.
-pub(crate) fn load_spec(global: &GlobalArgs) -> Result<(SpecSource, StackSpec), Error> {
-    let source = match &global.stack {
-        Some(path) => SpecSource::read(path)?,
-        None => SpecSource::embedded_default(),
+use std::path::Path;
+
+/// Reads and validates the stack file every command uses, and says on stderr which one it is
+/// (hidden by `--quiet`): `--stack` (or STACKCTL_STACK), else `./stackctl.yaml` when there is
+/// one (the file `stackctl init` writes), else the embedded default. The one place that
+/// decides.
+pub(crate) fn load_spec(
+    global: &GlobalArgs,
+    printer: &mut Printer,
+) -> Result<(SpecSource, StackSpec), Error> {
+    let local = Path::new(".").join(LOCAL_STACK_FILE);
+    let (source, from) = match &global.stack {
+        Some(path) => (SpecSource::read(path)?, path.display().to_string()),
+        // exists, not is_file: a ./stackctl.yaml that cannot be read is an error, not a
+        // reason to deploy the default instead.
+        None if local.exists() => (SpecSource::read(&local)?, local.display().to_string()),
+        None => (
+            SpecSource::embedded_default(),
+            format!("the embedded default (no ./{LOCAL_STACK_FILE} here)"),
+        ),
     };
     let spec = source.load()?;
+    printer.status(format_args!("using stack `{}` from {from}", spec.name))?;
     Ok((source, spec))
+}
+
+/// Runs `work` until it ends or Ctrl-C comes; then the error `interrupted` makes (read the
+/// command's progress there to say what was changed).
+pub(crate) async fn until_interrupted<T>(
+    work: impl std::future::Future<Output = Result<T, Error>>,
+    interrupted: impl FnOnce() -> Error,
+) -> Result<T, Error> {
+    tokio::select! {
+        result = work => result,
+        Ok(()) = tokio::signal::ctrl_c() => Err(interrupted()),
+    }
 }
 
 /// Renders and checks the template for `spec` with the templates `--templates` selects.
@@ -73,5 +102,6 @@ pub(crate) fn up_request<'a>(spec: &'a StackSpec, rendered: &'a Rendered) -> UpR
         termination_protection: false,
         continue_rollback: false,
         wait: WaitSettings::default(),
+        progress: None,
     }
 }

@@ -14,7 +14,7 @@ pub async fn run(
     format: OutputsFormat,
     printer: &mut Printer,
 ) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let info = stack::describe(&aws, spec.name.as_str())
         .await?

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
 use crate::cost::{Estimate, Prices, estimate};
+use crate::deploy::target::Target;
 use crate::deploy::up::{Preview, preview};
 use crate::error::Error;
 use crate::exit_code::ExitStatus;
@@ -21,25 +22,38 @@ pub fn run(
     args: &PlanArgs,
     printer: &mut Printer,
 ) -> Result<ExitStatus, Error> {
-    let (source, spec) = super::load_spec(global)?;
+    let (source, spec) = super::load_spec(global, printer)?;
     let rendered = super::render_spec(global, &spec)?;
     let checked = &rendered.checked;
     let cost = estimate(&spec, &Prices::embedded());
 
-    let (preview, findings) = if args.offline {
+    let (preview, findings, target) = if args.offline {
         printer.status(
             "preflight: skipped (--offline): zones and an existing EFS file system are not checked",
         )?;
-        (None, Vec::new())
+        let target = Target {
+            account: None,
+            region: global
+                .region
+                .clone()
+                .or_else(|| spec.region.as_ref().map(|r| r.as_str().to_owned())),
+            endpoint: global
+                .endpoint_url
+                .clone()
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+        };
+        (None, Vec::new(), target)
     } else {
         let request = super::up_request(&spec, &rendered);
-        let (p, f) = crate::block_on(async {
+        let (p, f, t) = crate::block_on(async {
             let aws = super::aws_context::connect(global, &spec).await?;
             let findings = super::preflight(&aws, &spec, printer).await?;
-            Ok::<_, Error>((preview(&aws, &request).await?, findings))
+            let (preview, target) = preview(&aws, &request).await?;
+            Ok::<_, Error>((preview, findings, target))
         })?;
-        (Some(p), f)
+        (Some(p), f, t)
     };
+    printer.status(target.line("plan", spec.name.as_str()))?;
     let changes = matches!(preview, Some(Preview::Create(_) | Preview::Update(_)));
     let description = |name: &str| {
         StackOutput::ALL
@@ -58,7 +72,9 @@ pub fn run(
         let doc = serde_json::json!({
             "stack": spec.name,
             "file": source.display,
-            "region": spec.region,
+            "account": target.account,
+            "region": target.region,
+            "endpoint": target.endpoint,
             "template_bytes": rendered.body.len(),
             "template_limit": TEMPLATE_BODY_LIMIT,
             "resources": checked.resources.iter()

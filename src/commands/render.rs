@@ -8,7 +8,7 @@ use crate::printer::Printer;
 
 /// Renders the template to stdout or `out`.
 pub fn run(global: &GlobalArgs, out: Option<&Path>, printer: &mut Printer) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let rendered = super::render_spec(global, &spec)?;
     match out {
         None => printer.out().write_all(rendered.body.as_bytes())?,

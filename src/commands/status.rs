@@ -8,7 +8,7 @@ use crate::printer::Printer;
 
 /// Prints the stack's state.
 pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let Some(info) = stack::describe(&aws, spec.name.as_str()).await? else {
         if global.output == OutputFormat::Json {

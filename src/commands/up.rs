@@ -2,17 +2,15 @@
 
 use crate::cli::{GlobalArgs, OutputFormat, UpArgs};
 use crate::deploy::DeployError;
-use crate::deploy::up::{UpRequest, up};
+use crate::deploy::up::{UpProgress, UpRequest, up};
 use crate::error::Error;
 use crate::printer::Printer;
 use crate::report::{self, Change};
 
 /// Runs `up` with progress, then prints the outputs.
 pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global)?;
+    let (_, spec) = super::load_spec(global, printer)?;
     let rendered = super::render_spec(global, &spec)?;
-    let aws = super::aws_context::connect(global, &spec).await?;
-    super::preflight(&aws, &spec, printer).await?;
     let reporter = report::for_output(global.output, global.quiet);
     let ask = |changes: &[Change]| {
         let risky = changes.iter().filter(|c| c.needs_confirmation).count();
@@ -21,23 +19,26 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
         ))
     };
     let interactive = super::aws_context::interactive(global);
+    // Ctrl-C from here on says what this run changed: nothing before CreateStack or
+    // ExecuteChangeSet (connecting, describing, the preflight, a change set being prepared).
+    let progress = UpProgress::default();
     let request = UpRequest {
         yes: args.yes,
         confirm: if interactive { Some(&ask) } else { None },
         termination_protection: args.termination_protection,
         continue_rollback: args.continue_rollback,
+        progress: Some(&progress),
         ..super::up_request(&spec, &rendered)
     };
-    let outcome = tokio::select! {
-        result = up(&aws, &request, reporter.as_ref()) => result?,
-        _ = tokio::signal::ctrl_c() => {
-            return Err(DeployError::Interrupted {
-                stack: spec.name.to_string(),
-                command: "up".to_owned(),
-            }
-            .into());
-        }
-    };
+    let outcome = super::until_interrupted(
+        async {
+            let aws = super::aws_context::connect(global, &spec).await?;
+            super::preflight(&aws, &spec, printer).await?;
+            Ok(up(&aws, &request, reporter.as_ref()).await?)
+        },
+        || DeployError::Interrupted(progress.stage().interruption(spec.name.as_str())).into(),
+    )
+    .await?;
     reporter.finished(&outcome);
     if global.output == OutputFormat::Text && outcome.success {
         super::outputs::write_table(printer.out(), &outcome.outputs)?;

@@ -6,7 +6,7 @@ use crate::printer::Printer;
 
 /// Validates the stack file and says so.
 pub fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error> {
-    let (source, spec) = super::load_spec(global)?;
+    let (source, spec) = super::load_spec(global, printer)?;
     match global.output {
         OutputFormat::Json => {
             let doc = serde_json::json!({

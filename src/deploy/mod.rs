@@ -4,8 +4,10 @@
 pub mod changeset;
 pub mod down;
 pub mod events;
+pub mod progress;
 pub mod root_cause;
 pub mod stack;
+pub mod target;
 pub mod up;
 pub mod wait;
 
@@ -61,17 +63,8 @@ pub enum DeployError {
         /// What was waited for, how long, and what to do.
         detail: String,
     },
-    /// Ctrl-C during `down`; the message says what goes on and what to run.
+    /// Ctrl-C during `up` or `down`; the message says what was changed, what goes on, and
+    /// what to run (the stage the command had reached decides).
     #[error("{0}")]
-    DownInterrupted(String),
-    /// Ctrl-C while waiting; the AWS side goes on.
-    #[error(
-        "interrupted while waiting for stack `{stack}`; CloudFormation continues the operation. Re-run `stackctl {command}` to attach to it, or `stackctl status` to look"
-    )]
-    Interrupted {
-        /// Stack name.
-        stack: String,
-        /// The command to re-run.
-        command: String,
-    },
+    Interrupted(String),
 }

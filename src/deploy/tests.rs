@@ -97,6 +97,12 @@ const STACK: &str = "AWS::CloudFormation::Stack";
 pub(crate) struct Recorder(pub(crate) Arc<Mutex<Vec<String>>>);
 
 impl Reporter for Recorder {
+    fn target(&self, command: &str, stack: &str, target: &crate::deploy::target::Target) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("target {}", target.line(command, stack)));
+    }
     fn notice(&self, message: &str) {
         self.0.lock().unwrap().push(format!("notice {message}"));
     }
@@ -147,6 +153,7 @@ fn request(resources: &[(String, String)]) -> UpRequest<'_> {
             describe_every: 10,
             heartbeat: Duration::from_secs(30),
         },
+        progress: None,
     }
 }
 

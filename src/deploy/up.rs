@@ -15,8 +15,10 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetType, TemplateStage};
 
 use super::DeployError;
 use super::changeset;
+use super::progress::Progress;
 use super::root_cause;
 use super::stack::{self, Phase, StackInfo};
+use super::target::Target;
 use super::wait::{self, STACK_TYPE, Settled, WaitSettings};
 use crate::aws::{Attempts, Aws, AwsError};
 use crate::report::{Change, Outcome, Reporter};
@@ -47,6 +49,77 @@ pub struct UpRequest<'a> {
     pub continue_rollback: bool,
     /// Polling.
     pub wait: WaitSettings,
+    /// How far `up` got (read by the caller after an interruption); `None` when nobody asks.
+    pub progress: Option<&'a UpProgress>,
+}
+
+/// How far `up` got, so an interruption can say whether anything was changed.
+pub type UpProgress = Progress<UpStage>;
+
+/// The stages of `up`. Only [`UpStage::Changing`] means this run asked CloudFormation to
+/// change something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpStage {
+    /// Connecting, reading the stack, checking, preparing a change set, asking: nothing was
+    /// changed and no operation was started.
+    Preparing,
+    /// Waiting for an operation this run did not start (another `up`, a console user).
+    Attached,
+    /// A change was asked for (CreateStack, ExecuteChangeSet, ...) and not answered yet: it
+    /// may or may not have reached CloudFormation.
+    Requesting,
+    /// CreateStack, ExecuteChangeSet, a recovery DeleteStack or ContinueUpdateRollback, or
+    /// termination protection was asked for; CloudFormation goes on without stackctl.
+    Changing,
+}
+
+impl super::progress::Stage for UpStage {
+    const ORDER: &'static [Self] = &[
+        Self::Preparing,
+        Self::Attached,
+        Self::Requesting,
+        Self::Changing,
+    ];
+}
+
+impl UpStage {
+    /// What an interruption at this stage leaves behind, and what to run.
+    pub fn interruption(self, stack: &str) -> String {
+        match self {
+            Self::Preparing => format!(
+                "interrupted before `up` changed anything: no operation was started and stack `{stack}` was not created, updated or deleted (a change set being prepared is never executed). Re-run `stackctl up` to start again"
+            ),
+            Self::Attached => format!(
+                "interrupted while waiting for stack `{stack}`, busy with an operation this run did not start (stackctl changed nothing); CloudFormation continues the operation. Re-run `stackctl up` to attach to it, or `stackctl status` to look"
+            ),
+            Self::Requesting => format!(
+                "interrupted while asking CloudFormation to change stack `{stack}`, before it answered: the change may or may not have started. Run `stackctl status` to see, and `stackctl up` to attach to it or start again"
+            ),
+            Self::Changing => format!(
+                "interrupted while waiting for stack `{stack}`; CloudFormation continues the operation. Re-run `stackctl up` to attach to it, or `stackctl status` to look"
+            ),
+        }
+    }
+}
+
+impl UpRequest<'_> {
+    fn enter(&self, stage: UpStage) {
+        if let Some(progress) = self.progress {
+            // Once something was changed, waiting on it is still "changing".
+            if !(progress.stage() == UpStage::Changing && stage != UpStage::Changing) {
+                progress.enter(stage);
+            }
+        }
+    }
+
+    /// Back from waiting on someone else's operation.
+    fn done_waiting(&self) {
+        if let Some(progress) = self.progress
+            && progress.stage() == UpStage::Attached
+        {
+            progress.enter(UpStage::Preparing);
+        }
+    }
 }
 
 /// Stack tags for a stack file's tags.
@@ -71,12 +144,14 @@ pub enum Preview {
     Update(Vec<Change>),
 }
 
-/// The change set `up` would run, without running it: a preview change set is created, read
-/// and deleted again. A stack that does not exist yet is previewed from the template alone (a
-/// CREATE change set would leave a REVIEW_IN_PROGRESS stack behind).
-pub async fn preview(aws: &Aws, req: &UpRequest<'_>) -> Result<Preview, DeployError> {
-    let Some(info) = stack::describe(aws, req.stack).await? else {
-        return Ok(Preview::Create(planned_creates(req)));
+/// The change set `up` would run, without running it, and where: a preview change set is
+/// created, read and deleted again. A stack that does not exist yet is previewed from the
+/// template alone (a CREATE change set would leave a REVIEW_IN_PROGRESS stack behind).
+pub async fn preview(aws: &Aws, req: &UpRequest<'_>) -> Result<(Preview, Target), DeployError> {
+    let info = stack::describe(aws, req.stack).await?;
+    let target = Target::resolve(aws, info.as_ref().map(|i| i.id.as_str())).await?;
+    let Some(info) = info else {
+        return Ok((Preview::Create(planned_creates(req)), target));
     };
     if info.phase() != Phase::Stable {
         return Err(DeployError::BadState {
@@ -86,9 +161,9 @@ pub async fn preview(aws: &Aws, req: &UpRequest<'_>) -> Result<Preview, DeployEr
         });
     }
     if unchanged(aws, &info, req).await? {
-        return Ok(Preview::NoChanges);
+        return Ok((Preview::NoChanges, target));
     }
-    match changeset::create(
+    let preview = match changeset::create(
         aws,
         req.stack,
         req.body,
@@ -98,12 +173,13 @@ pub async fn preview(aws: &Aws, req: &UpRequest<'_>) -> Result<Preview, DeployEr
     )
     .await?
     {
-        None => Ok(Preview::NoChanges),
+        None => Preview::NoChanges,
         Some(prepared) => {
             changeset::delete(aws, req.stack, &prepared.name).await?;
-            Ok(Preview::Update(prepared.changes))
+            Preview::Update(prepared.changes)
         }
-    }
+    };
+    Ok((preview, target))
 }
 
 /// Every resource of the template as an Add.
@@ -129,9 +205,14 @@ pub async fn up(
     reporter: &dyn Reporter,
 ) -> Result<Outcome, DeployError> {
     let started = Instant::now();
+    req.enter(UpStage::Preparing);
+    let mut current = stack::describe(aws, req.stack).await?;
+    let target = Target::resolve(aws, current.as_ref().map(|i| i.id.as_str())).await?;
+    reporter.target("up", req.stack, &target);
     let outcome =
         |status: &str, success: bool, info: Option<&StackInfo>, failures, notes| Outcome {
             stack: req.stack.to_owned(),
+            target: target.clone(),
             status: status.to_owned(),
             success,
             outputs: info.map(|i| i.outputs.clone()).unwrap_or_default(),
@@ -142,7 +223,6 @@ pub async fn up(
         };
 
     // At most a few recovery rounds: attach, delete a failed first create, continue a rollback.
-    let mut current = stack::describe(aws, req.stack).await?;
     for _ in 0..4 {
         let Some(info) = current.clone() else { break };
         match info.phase() {
@@ -153,7 +233,9 @@ pub async fn up(
                     req.stack,
                     info.status.as_str()
                 ));
+                req.enter(UpStage::Attached);
                 let settled = attach(aws, &info, reporter, req.wait).await?;
+                req.done_waiting();
                 current = settled.stack;
             }
             Phase::RollbackComplete | Phase::ReviewInProgress => {
@@ -162,12 +244,14 @@ pub async fn up(
                     req.stack,
                     info.status.as_str()
                 ));
+                req.enter(UpStage::Requesting);
                 aws.cfn
                     .delete_stack()
                     .stack_name(&info.id)
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("DeleteStack", e))?;
+                req.enter(UpStage::Changing);
                 let settled =
                     wait::until_settled(aws, &info.id, req.stack, None, 0, reporter, req.wait)
                         .await?;
@@ -178,12 +262,14 @@ pub async fn up(
                     "continuing the failed rollback of stack `{}`",
                     req.stack
                 ));
+                req.enter(UpStage::Requesting);
                 aws.cfn
                     .continue_update_rollback()
                     .stack_name(&info.id)
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("ContinueUpdateRollback", e))?;
+                req.enter(UpStage::Changing);
                 let settled = attach(aws, &info, reporter, req.wait).await?;
                 current = settled.stack;
             }
@@ -221,6 +307,7 @@ pub async fn up(
         Some(info) => {
             if unchanged(aws, info, req).await? {
                 if req.termination_protection && !info.termination_protection {
+                    req.enter(UpStage::Requesting);
                     set_termination_protection(aws, &info.id).await?;
                 }
                 return Ok(outcome(
@@ -236,7 +323,7 @@ pub async fn up(
     };
 
     if kind == ChangeSetType::Create {
-        return create(aws, req, reporter, started).await;
+        return create(aws, req, reporter, started, &target).await;
     }
 
     let Some(prepared) =
@@ -255,8 +342,10 @@ pub async fn up(
         changeset::delete(aws, req.stack, &prepared.name).await?;
         return Err(err);
     }
+    req.enter(UpStage::Requesting);
     if req.termination_protection {
         set_termination_protection(aws, &prepared.stack_id).await?;
+        req.enter(UpStage::Changing);
     }
     if let Err(err) = aws
         .cfn
@@ -272,6 +361,7 @@ pub async fn up(
             return Err(err.into());
         }
     }
+    req.enter(UpStage::Changing);
     reporter.operation_started("update", prepared.changes.len());
     let settled = wait::until_settled(
         aws,
@@ -283,7 +373,14 @@ pub async fn up(
         req.wait,
     )
     .await?;
-    Ok(finish(aws, req, settled, "UPDATE_COMPLETE", started))
+    Ok(finish(
+        aws,
+        req,
+        settled,
+        "UPDATE_COMPLETE",
+        started,
+        &target,
+    ))
 }
 
 /// A first create: the plan is the rendered template itself (every resource is added), so it
@@ -294,10 +391,12 @@ async fn create(
     req: &UpRequest<'_>,
     reporter: &dyn Reporter,
     started: Instant,
+    target: &Target,
 ) -> Result<Outcome, DeployError> {
     let changes = planned_creates(req);
     reporter.change_set(&changes);
     confirm(req, &changes)?;
+    req.enter(UpStage::Requesting);
 
     let token = changeset::new_name();
     let attempts = Attempts::default();
@@ -339,6 +438,7 @@ async fn create(
             })?
         }
     };
+    req.enter(UpStage::Changing);
     reporter.operation_started("create", changes.len());
     let settled = wait::until_settled(
         aws,
@@ -350,7 +450,14 @@ async fn create(
         req.wait,
     )
     .await?;
-    Ok(finish(aws, req, settled, "CREATE_COMPLETE", started))
+    Ok(finish(
+        aws,
+        req,
+        settled,
+        "CREATE_COMPLETE",
+        started,
+        target,
+    ))
 }
 
 /// The id of the stack named `req.stack` if our CreateStack (client request token `token`)
@@ -414,6 +521,7 @@ fn finish(
     settled: Settled,
     goal: &str,
     started: Instant,
+    target: &Target,
 ) -> Outcome {
     let status = settled
         .stack
@@ -439,6 +547,7 @@ fn finish(
     }
     Outcome {
         stack: req.stack.to_owned(),
+        target: target.clone(),
         status,
         success,
         outputs: settled

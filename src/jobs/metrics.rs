@@ -11,8 +11,11 @@ use super::profile::Profile;
 /// Every value of every metric, in time order: name -> [(ms since epoch, value)], all hosts.
 pub type Series = BTreeMap<String, Vec<(i64, f64)>>;
 
-/// The same per host: name -> host -> [(ms since epoch, value)].
-pub type HostSeries = BTreeMap<String, BTreeMap<String, Vec<(i64, f64)>>>;
+/// One metric's values per host: host -> [(ms since epoch, value)].
+pub type ByHost = BTreeMap<String, Vec<(i64, f64)>>;
+
+/// Every metric per host: name -> host -> [(ms since epoch, value)].
+pub type HostSeries = BTreeMap<String, ByHost>;
 
 /// Extracts the profile's metrics from log lines, per host.
 pub fn extract_by_host(profile: &Profile, lines: &[LogLine]) -> HostSeries {
@@ -132,8 +135,7 @@ pub fn svg(job: &str, series: &HostSeries) -> String {
     for (panel, (title, pick)) in panels.into_iter().enumerate() {
         let x0 = MARGIN_LEFT + panel as f64 * (panel_w + GAP);
         let (y0, ph) = (TOP, PANEL_HEIGHT);
-        let chosen: Vec<(&String, &BTreeMap<String, Vec<(i64, f64)>>)> =
-            series.iter().filter(|(n, _)| pick(n)).collect();
+        let chosen: Vec<(&String, &ByHost)> = series.iter().filter(|(n, _)| pick(n)).collect();
         let v_max = nice_max(
             chosen
                 .iter()

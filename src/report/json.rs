@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::deploy::target::Target;
+
 use super::{Change, Outcome, Reporter, ResourceEvent};
 
 /// Writes one JSON object per line.
@@ -34,6 +36,14 @@ impl JsonReporter {
 }
 
 impl Reporter for JsonReporter {
+    fn target(&self, command: &str, stack: &str, target: &Target) {
+        let mut value = serde_json::to_value(target).unwrap_or_default();
+        value["event"] = json!("target");
+        value["command"] = json!(command);
+        value["stack"] = json!(stack);
+        self.emit(value);
+    }
+
     fn notice(&self, message: &str) {
         self.emit(json!({"event": "notice", "message": message}));
     }

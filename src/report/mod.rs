@@ -64,6 +64,9 @@ pub struct Change {
 pub struct Outcome {
     /// Stack name.
     pub stack: String,
+    /// The account, region and endpoint it acted on.
+    #[serde(flatten)]
+    pub target: crate::deploy::target::Target,
     /// Final stack status, or `NO_CHANGES`, `DELETED`, `ABSENT`.
     pub status: String,
     /// True when the operation reached its goal.
@@ -82,6 +85,8 @@ pub struct Outcome {
 
 /// Receives the progress of a stack operation.
 pub trait Reporter: Send + Sync {
+    /// Where `command` acts on `stack`, said before it asks or changes anything.
+    fn target(&self, command: &str, stack: &str, target: &crate::deploy::target::Target);
     /// Something the user should know (a recovery step, a decision).
     fn notice(&self, message: &str);
     /// The change set about to be executed.

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::deploy::target::Target;
+
 use super::{Change, Outcome, Reporter, ResourceEvent, change_table, outcome_text};
 
 /// Writes plain lines to a sink (stderr by default).
@@ -37,6 +39,12 @@ impl PlainReporter {
 }
 
 impl Reporter for PlainReporter {
+    fn target(&self, command: &str, stack: &str, target: &Target) {
+        if !self.quiet {
+            self.line(&target.line(command, stack));
+        }
+    }
+
     fn notice(&self, message: &str) {
         self.line(&format!("notice: {message}"));
     }

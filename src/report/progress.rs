@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::deploy::target::Target;
+
 use super::{Change, Outcome, Reporter, ResourceEvent, change_table, outcome_text};
 
 /// Live bars on stderr.
@@ -38,6 +40,10 @@ impl ProgressReporter {
 }
 
 impl Reporter for ProgressReporter {
+    fn target(&self, command: &str, stack: &str, target: &Target) {
+        self.println(&target.line(command, stack));
+    }
+
     fn notice(&self, message: &str) {
         self.println(&format!("notice: {message}"));
     }

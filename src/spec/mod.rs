@@ -26,7 +26,11 @@ use file::StackFile;
 /// The embedded default stack file, byte for byte what `stackctl init` writes.
 pub const DEFAULT_STACK_FILE: &str = include_str!("../../stacks/default.yaml");
 
-/// How the embedded default is named in messages.
+/// The stack file `stackctl init` writes and every command reads from the working directory
+/// when `--stack` is not given.
+pub const LOCAL_STACK_FILE: &str = "stackctl.yaml";
+
+/// How the embedded default stack file is named in messages.
 pub const DEFAULT_STACK_NAME: &str = "<embedded stacks/default.yaml>";
 
 /// The text of a stack file and the name to use for it in messages.

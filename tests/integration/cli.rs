@@ -61,7 +61,15 @@ fn init_writes_the_default_and_refuses_to_overwrite() {
 
     // The written file renders exactly like the embedded default.
     let from_file = stackctl(dir.path(), &["render", "--stack", "stackctl.yaml"]);
-    let embedded = stackctl(dir.path(), &["render"]);
+    // `render` here would read ./stackctl.yaml; the embedded default is what an empty
+    // directory gets.
+    let empty = tempfile::tempdir().unwrap();
+    let embedded = stackctl(empty.path(), &["render"]);
+    assert!(
+        embedded.stderr.contains("from the embedded default"),
+        "{}",
+        embedded.stderr
+    );
     assert_eq!(from_file.code, 0);
     assert_eq!(from_file.stdout, embedded.stdout);
 
@@ -129,10 +137,80 @@ fn a_closed_pipe_is_not_an_error() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // Only the line naming the stack file, no error.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "using stack `mask-rcnn` from the embedded default (no ./stackctl.yaml here)\n"
+    );
+}
+
+#[test]
+fn every_command_reads_the_stackctl_yaml_init_wrote_and_says_which_file_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without a file: the embedded default, said on stderr, stdout untouched.
+    let out = stackctl(dir.path(), &["render"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.is_empty(),
+        out.stderr.contains(
+            "using stack `mask-rcnn` from the embedded default (no ./stackctl.yaml here)"
+        ),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
+    );
+    assert!(!out.stdout.contains("using stack"), "{}", out.stdout);
+
+    // init, edit the name: every command here uses the file.
+    let init = stackctl(dir.path(), &["init"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    assert!(
+        init.stderr.contains("`stackctl up` in this directory"),
+        "{}",
+        init.stderr
+    );
+    let path = dir.path().join("stackctl.yaml");
+    let text = fs_err::read_to_string(&path).unwrap();
+    fs_err::write(
+        &path,
+        text.replacen("name: mask-rcnn", "name: team-a-rcnn", 1),
+    )
+    .unwrap();
+    for args in [
+        &["validate"][..],
+        &["render"],
+        &["plan", "--offline"],
+        &["job", "render", "--model", "tensorpack", "--image", "x"],
+    ] {
+        let out = stackctl(dir.path(), args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("using stack `team-a-rcnn` from ./stackctl.yaml"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // JSON on stdout stays one parseable document; the line is on stderr only.
+    let plan = stackctl(dir.path(), &["plan", "--offline", "--output", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(doc["stack"], "team-a-rcnn");
+    assert_eq!(doc["file"], "./stackctl.yaml");
+    // plan --offline says it has no account.
+    assert!(doc["account"].is_null(), "{doc}");
+    assert!(
+        plan.stderr.contains("plan: no account (AWS not contacted)"),
+        "{}",
+        plan.stderr
+    );
+    // --quiet hides the line; --stack beats ./stackctl.yaml.
+    let quiet = stackctl(dir.path(), &["validate", "--quiet"]);
+    assert!(!quiet.stderr.contains("using stack"), "{}", quiet.stderr);
+    write(dir.path(), "other.yaml", "name: other\n");
+    let other = stackctl(dir.path(), &["validate", "--stack", "other.yaml"]);
+    assert!(
+        other.stderr.contains("using stack `other` from other.yaml"),
+        "{}",
+        other.stderr
     );
 }
 

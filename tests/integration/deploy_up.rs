@@ -264,3 +264,115 @@ async fn termination_protection_is_set_by_up_and_explained_by_down() {
         .remove(0);
     assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
 }
+
+/// The README's Use section literally: `init`, edit, `up` in that directory deploys the file's
+/// stack (not the embedded default's), and `plan`, `up` and `down` say where they act (account,
+/// region, endpoint, stack) before they ask, and in their JSON result.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_then_up_here_deploys_the_files_stack_and_says_where() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    let init = stackctl_aws(None, dir.path(), &["init"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let path = dir.path().join("stackctl.yaml");
+    let text = fs_err::read_to_string(&path).unwrap();
+    fs_err::write(
+        &path,
+        text.replacen("name: mask-rcnn", "name: team-a-rcnn", 1),
+    )
+    .unwrap();
+    let place = format!(
+        "account 123456789012, region us-east-1, endpoint {}, stack `team-a-rcnn`",
+        emulator.endpoint
+    );
+    let check_target = |v: &serde_json::Value| {
+        assert_eq!(v["account"], "123456789012", "{v}");
+        assert_eq!(v["region"], "us-east-1", "{v}");
+        assert_eq!(v["endpoint"], emulator.endpoint.as_str(), "{v}");
+        assert_eq!(v["stack"], "team-a-rcnn", "{v}");
+    };
+
+    let plan = stackctl_aws(e, dir.path(), &["plan", "--output", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    check_target(&serde_json::from_str(&plan.stdout).unwrap());
+    assert!(
+        plan.stderr.contains(&format!("plan: {place}")),
+        "{}",
+        plan.stderr
+    );
+
+    // Without --yes and a terminal, up refuses the IAM changes; where it would act comes
+    // first, before the plan and the refusal (on a terminal: the question).
+    let refused = stackctl_aws(e, dir.path(), &["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let err = &refused.stderr;
+    assert!(
+        err.contains("using stack `team-a-rcnn` from ./stackctl.yaml"),
+        "{err}"
+    );
+    let at = err
+        .find(&format!("up: {place}"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(at < err.find("change set (").unwrap(), "{err}");
+    assert!(
+        at < err.find("needs confirmation on a terminal").unwrap(),
+        "{err}"
+    );
+
+    let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let events: Vec<serde_json::Value> = up
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is JSON"))
+        .collect();
+    let target_at = events.iter().position(|v| v["event"] == "target").unwrap();
+    check_target(&events[target_at]);
+    assert!(
+        target_at
+            < events
+                .iter()
+                .position(|v| v["event"] == "change_set")
+                .unwrap()
+    );
+    let result = result_of(&up);
+    check_target(&result);
+    assert_eq!(result["status"], "CREATE_COMPLETE");
+
+    // The file's stack is the one that exists; the default's does not.
+    let config = emulator.sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    assert!(
+        cfn.describe_stacks()
+            .stack_name("team-a-rcnn")
+            .send()
+            .await
+            .is_ok()
+    );
+    assert!(
+        cfn.describe_stacks()
+            .stack_name("mask-rcnn")
+            .send()
+            .await
+            .is_err()
+    );
+    let status = stackctl_aws(e, dir.path(), &["status"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+
+    let refused = stackctl_aws(e, dir.path(), &["down"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let err = &refused.stderr;
+    let at = err
+        .find(&format!("down: {place}"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        at < err.find("needs confirmation on a terminal").unwrap(),
+        "{err}"
+    );
+    let down = stackctl_aws(e, dir.path(), &["down", "--yes", "--output", "json"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    let result = result_of(&down);
+    check_target(&result);
+    assert_eq!(result["status"], "DELETE_COMPLETE");
+}

@@ -26,7 +26,6 @@ mod work;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::{StackStatus, TemplateStage};
@@ -36,6 +35,7 @@ use self::retention::{Policies, Retention};
 use self::sweep::{Recorded, SweepError, SweepSettings};
 use super::DeployError;
 use super::stack::{self, Phase, StackInfo};
+use super::target::Target;
 use super::up::Confirm;
 use super::wait::{self, WaitSettings};
 use crate::aws::{Aws, AwsError};
@@ -66,8 +66,7 @@ pub struct DownRequest<'a> {
 }
 
 /// How far `down` got, so an interruption can say what goes on without it.
-#[derive(Debug, Default)]
-pub struct Progress(AtomicU8);
+pub type Progress = super::progress::Progress<Stage>;
 
 /// The stages of `down`, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,20 +81,13 @@ pub enum Stage {
     Sweeping,
 }
 
-impl Progress {
-    /// The stage reached.
-    pub fn stage(&self) -> Stage {
-        match self.0.load(Ordering::Relaxed) {
-            0 => Stage::Looking,
-            1 => Stage::StoppingWork,
-            2 => Stage::Deleting,
-            _ => Stage::Sweeping,
-        }
-    }
-
-    fn enter(&self, stage: Stage) {
-        self.0.store(stage as u8, Ordering::Relaxed);
-    }
+impl super::progress::Stage for Stage {
+    const ORDER: &'static [Self] = &[
+        Self::Looking,
+        Self::StoppingWork,
+        Self::Deleting,
+        Self::Sweeping,
+    ];
 }
 
 impl Stage {
@@ -128,8 +120,21 @@ pub async fn down(
     reporter: &dyn Reporter,
 ) -> Result<Outcome, DeployError> {
     let started = Instant::now();
+    let found = stack::describe(aws, req.stack).await?;
+    // Gone: the last deletion of this name, if CloudFormation still lists one (90 days).
+    let deleted = match &found {
+        Some(_) => None,
+        None => last_deleted(aws, req.stack).await?,
+    };
+    let target = Target::resolve(
+        aws,
+        found.as_ref().map(|i| i.id.as_str()).or(deleted.as_deref()),
+    )
+    .await?;
+    reporter.target("down", req.stack, &target);
     let outcome = |status: &str, notes: Vec<String>| Outcome {
         stack: req.stack.to_owned(),
+        target: target.clone(),
         status: status.to_owned(),
         success: true,
         outputs: Default::default(),
@@ -139,10 +144,10 @@ pub async fn down(
         notes,
     };
 
-    let Some(mut info) = stack::describe(aws, req.stack).await? else {
+    let Some(mut info) = found else {
         // Gone: check what the last deletion of this name left (an interrupted sweep, kept
-        // data); CloudFormation lists deleted stacks for 90 days.
-        let Some(id) = last_deleted(aws, req.stack).await? else {
+        // data).
+        let Some(id) = deleted else {
             return Ok(outcome(
                 "ABSENT",
                 vec![format!(
