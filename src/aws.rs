@@ -3,9 +3,8 @@
 //! to what the user can do about them.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -13,12 +12,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_cloudformation::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::operation::RequestId;
 
 /// How long one instance-metadata (IMDS) request may take: off EC2 nothing answers, and the
 /// SDK's defaults (1 s, 4 attempts, plus a 5 s credential load timeout) make every command wait.
@@ -224,7 +225,11 @@ pub enum AwsError {
         source: BoxError,
     },
     /// AWS answered with an error.
-    #[error("{operation} failed: {code}: {message}")]
+    #[error(
+        "{operation} failed: {code}: {}{}",
+        if message.is_empty() { "(no message)" } else { message },
+        reply_context(*status, None, request_id.as_deref())
+    )]
     Service {
         /// The call.
         operation: String,
@@ -232,6 +237,42 @@ pub enum AwsError {
         code: String,
         /// AWS's message.
         message: String,
+        /// The HTTP status of the answer, when it came from one.
+        status: Option<u16>,
+        /// The request id AWS gave the call, when there is one.
+        request_id: Option<String>,
+    },
+    /// An error answer without an AWS error code: the SDK cannot classify it. The status, the
+    /// content type and the first bytes of the body say what answered.
+    #[error(
+        "{operation} failed: the answer has no AWS error code{}; it begins: {}",
+        reply_context(Some(answer.status), answer.content_type.as_deref(), answer.request_id.as_deref()),
+        answer.body_or_empty()
+    )]
+    Unclassified {
+        /// The call.
+        operation: String,
+        /// What answered.
+        answer: Box<Answer>,
+        /// The SDK's reason, when it gave one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The endpoint answered, but not as an AWS API does (no error code, no request id, a
+    /// body: a web page, a plain HTTP server); exit code 4, like an unreachable endpoint.
+    #[error(
+        "{operation} failed: the endpoint at {endpoint} answered HTTP {} with {}; it does not look like an AWS API: check --endpoint-url (it begins: {})",
+        answer.status,
+        answer.content_type.as_deref().unwrap_or("no content type"),
+        answer.body_or_empty()
+    )]
+    NotAws {
+        /// The call.
+        operation: String,
+        /// The endpoint stackctl was told to use, or AWS's.
+        endpoint: String,
+        /// What answered.
+        answer: Box<Answer>,
     },
     /// Anything else the SDK reported (after its retries).
     #[error("{operation} failed")]
@@ -253,6 +294,7 @@ impl AwsError {
                 | Self::NoCredentialsFound
                 | Self::NoCredentials { .. }
                 | Self::Unreachable { .. }
+                | Self::NotAws { .. }
         )
     }
 
@@ -272,25 +314,69 @@ impl AwsError {
         }
     }
 
-    /// Maps an SDK error of `operation`.
-    pub fn from_sdk<E, R>(operation: impl Into<String>, err: SdkError<E, R>) -> Self
+    /// A service error stackctl itself decided on (no HTTP answer of its own).
+    pub fn service(
+        operation: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Service {
+            operation: operation.into(),
+            code: code.into(),
+            message: message.into(),
+            status: None,
+            request_id: None,
+        }
+    }
+
+    /// Maps an SDK error of `operation`: a service error keeps its code, message, HTTP status
+    /// and request id; an answer without a code says what answered (status, content type, the
+    /// first bytes of its body), and one that does not look like AWS at all is [`Self::NotAws`].
+    pub fn from_sdk<E>(operation: impl Into<String>, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
     {
         let operation = operation.into();
         match err {
             SdkError::ServiceError(service) => {
-                let e = service.into_err();
-                Self::Service {
-                    operation,
-                    code: e.code().unwrap_or("Unknown").to_owned(),
-                    message: e.message().unwrap_or_default().to_owned(),
+                let raw = service.raw();
+                let e = service.err();
+                match e.code() {
+                    Some(code) => Self::Service {
+                        operation,
+                        code: code.to_owned(),
+                        message: e.message().unwrap_or_default().to_owned(),
+                        status: Some(raw.status().as_u16()),
+                        request_id: e
+                            .meta()
+                            .request_id()
+                            .or_else(|| raw.request_id())
+                            .map(str::to_owned),
+                    },
+                    None => {
+                        let request_id = e
+                            .meta()
+                            .request_id()
+                            .or_else(|| raw.request_id())
+                            .map(str::to_owned);
+                        Answer::of(raw, request_id)
+                            .into_error(operation, Some(Box::new(service.into_err())))
+                    }
                 }
+            }
+            SdkError::ResponseError(response) => {
+                let reply = Answer::of(
+                    response.raw(),
+                    response.raw().request_id().map(str::to_owned),
+                );
+                let source: BoxError =
+                    Box::new(SdkError::<E, HttpResponse>::ResponseError(response));
+                reply.into_error(operation, Some(source))
             }
             SdkError::DispatchFailure(failure) => {
                 let unreachable = failure.is_io() || failure.is_timeout();
-                let source: BoxError = Box::new(SdkError::<E, R>::DispatchFailure(failure));
+                let source: BoxError =
+                    Box::new(SdkError::<E, HttpResponse>::DispatchFailure(failure));
                 if unreachable {
                     Self::Unreachable { operation, source }
                 } else if mentions_credentials(source.as_ref()) {
@@ -309,6 +395,121 @@ impl AwsError {
             }
         }
     }
+}
+
+/// The longest body excerpt an error shows, in characters.
+pub const BODY_EXCERPT: usize = 200;
+
+/// `" (HTTP 400, text/html, request id X)"`, with what is known; empty when nothing is.
+fn reply_context(
+    status: Option<u16>,
+    content_type: Option<&str>,
+    request_id: Option<&str>,
+) -> String {
+    let parts: Vec<String> = [
+        status.map(|s| format!("HTTP {s}")),
+        content_type.map(str::to_owned),
+        request_id.map(|id| format!("request id {id}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// What an answer without an AWS error code looked like. Only the status, the content type,
+/// the request id and the start of the body are kept: never other headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The content type, when given.
+    pub content_type: Option<String>,
+    /// The request id, when the answer had one.
+    pub request_id: Option<String>,
+    /// The first [`BODY_EXCERPT`] characters of the body, on one line.
+    pub body: String,
+}
+
+impl Answer {
+    fn of(raw: &HttpResponse, request_id: Option<String>) -> Self {
+        Self {
+            status: raw.status().as_u16(),
+            content_type: raw.headers().get("content-type").map(str::to_owned),
+            request_id,
+            body: excerpt(raw.body().bytes().unwrap_or_default()),
+        }
+    }
+
+    fn body_or_empty(&self) -> &str {
+        if self.body.is_empty() {
+            "(empty body)"
+        } else {
+            &self.body
+        }
+    }
+
+    /// AWS APIs put a request id on every answer (`x-amzn-RequestId`, `x-amz-request-id`) and
+    /// an error code in every error body. An answer with neither, and a body (or a web page
+    /// whatever its status), came from something else; a 5xx without a page may be a fault on
+    /// the way and is left unclassified.
+    fn looks_like_aws(&self) -> bool {
+        let html = self
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
+        let foreign = html || ((400..500).contains(&self.status) && !self.body.is_empty());
+        self.request_id.is_some() || !foreign
+    }
+
+    fn into_error(self, operation: String, source: Option<BoxError>) -> AwsError {
+        if self.looks_like_aws() {
+            AwsError::Unclassified {
+                operation,
+                answer: Box::new(self),
+                source,
+            }
+        } else {
+            AwsError::NotAws {
+                operation,
+                endpoint: configured_endpoint(),
+                answer: Box::new(self),
+            }
+        }
+    }
+}
+
+/// The first [`BODY_EXCERPT`] characters of `body`, whitespace and control characters folded
+/// into single spaces, `...` when cut.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let folded = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if folded.chars().count() > BODY_EXCERPT {
+        let cut: String = folded.chars().take(BODY_EXCERPT).collect();
+        format!("{cut}...")
+    } else {
+        folded
+    }
+}
+
+/// The endpoint of the last configuration clients were built from (`--endpoint-url`), for
+/// messages about an endpoint that is not AWS.
+static ENDPOINT: Mutex<Option<String>> = Mutex::new(None);
+
+fn configured_endpoint() -> String {
+    ENDPOINT
+        .lock()
+        .ok()
+        .and_then(|e| e.clone())
+        .unwrap_or_else(|| "AWS's regional endpoint".to_owned())
 }
 
 /// True when the SDK's error chain holds a credentials error (identity resolution failed).
@@ -403,6 +604,9 @@ impl Aws {
     /// client gets its own retry partition and quota ([`RETRY_CAPACITY`]).
     pub fn from_config(config: &SdkConfig) -> Result<Self, AwsError> {
         let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
+        if let (Some(url), Ok(mut endpoint)) = (config.endpoint_url(), ENDPOINT.lock()) {
+            *endpoint = Some(url.to_owned());
+        }
         let counter = Arc::new(ApiCounter::default());
         let count = CountCalls(counter.clone());
         Ok(Self {
@@ -527,5 +731,65 @@ impl Aws {
         let account = me.account().unwrap_or_default().to_owned();
         let _ = self.account.set(account.clone());
         Ok(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(
+        status: u16,
+        content_type: Option<&str>,
+        request_id: Option<&str>,
+        body: &str,
+    ) -> Answer {
+        Answer {
+            status,
+            content_type: content_type.map(str::to_owned),
+            request_id: request_id.map(str::to_owned),
+            body: excerpt(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn what_looks_like_aws() {
+        // A web page, whatever its status, and a 4xx with a body but no request id: not AWS.
+        assert!(!reply(404, Some("text/html"), None, "<html/>").looks_like_aws());
+        assert!(!reply(200, Some("text/html; charset=utf-8"), None, "<html/>").looks_like_aws());
+        assert!(!reply(400, Some("application/json"), None, "{\"detail\":1}").looks_like_aws());
+        // A request id is AWS's mark; an empty 404 (a HEAD) and a bare 5xx stay unclassified.
+        assert!(reply(400, Some("text/html"), Some("r-1"), "<html/>").looks_like_aws());
+        assert!(reply(404, None, None, "").looks_like_aws());
+        assert!(reply(500, Some("text/plain"), None, "internal error").looks_like_aws());
+    }
+
+    #[test]
+    fn the_excerpt_is_bounded_and_on_one_line() {
+        assert_eq!(excerpt(b"a\r\n  b\tc\x00d"), "a b c d");
+        let long = excerpt("é".repeat(500).as_bytes());
+        assert_eq!(long.chars().count(), BODY_EXCERPT + 3);
+        assert!(long.ends_with("..."));
+    }
+
+    #[test]
+    fn messages_name_what_is_known() {
+        let err = AwsError::Service {
+            operation: "StopTrainingJob".into(),
+            code: "ValidationException".into(),
+            message: String::new(),
+            status: Some(400),
+            request_id: Some("abc".into()),
+        };
+        assert_eq!(
+            err.to_string(),
+            "StopTrainingJob failed: ValidationException: (no message) (HTTP 400, request id abc)"
+        );
+        assert_eq!(err.code(), Some("ValidationException"));
+        let own = AwsError::service("CreateChangeSet", "ChangeSetTimeout", "still pending");
+        assert_eq!(
+            own.to_string(),
+            "CreateChangeSet failed: ChangeSetTimeout: still pending"
+        );
     }
 }

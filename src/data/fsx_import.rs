@@ -248,14 +248,13 @@ async fn describe(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("fsx:DescribeDataRepositoryTasks", e))?;
-    out.data_repository_tasks()
-        .first()
-        .cloned()
-        .ok_or_else(|| AwsError::Service {
-            operation: "fsx:DescribeDataRepositoryTasks".to_owned(),
-            code: "DataRepositoryTaskNotFound".to_owned(),
-            message: format!("task {task_id} is not listed"),
-        })
+    out.data_repository_tasks().first().cloned().ok_or_else(|| {
+        AwsError::service(
+            "fsx:DescribeDataRepositoryTasks",
+            "DataRepositoryTaskNotFound",
+            format!("task {task_id} is not listed"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! - Bodies stream from disk (the SDK's `ByteStream::read_from`, retryable), so memory is
 //!   bounded by the number of requests in flight, not by file or part size.
 //! - A large file resumes an open multipart upload of the same key: parts already there with
-//!   the right size and MD5 are kept. Retries of throttling, 5xx and dropped connections are the
+//!   the right size and MD5 are kept. When the upload cannot be continued (ListParts fails,
+//!   S3 refuses the parts), it is aborted and the file uploaded afresh, once. Retries of throttling, 5xx and dropped connections are the
 //!   SDK's (aws.rs).
 
 use std::cmp::Reverse;
@@ -226,7 +227,7 @@ async fn sync_one(
     }
     let key = key_of(&ctx.opts, &file.rel);
     if multipart {
-        upload_multipart(ctx, file, &key, part_size, true).await?;
+        upload_multipart(ctx, file, &key, part_size).await?;
     } else {
         let _permit = ctx
             .parts
@@ -270,52 +271,72 @@ struct DonePart {
     crc32: Option<String>,
 }
 
+/// Uploads one large file in parts: it continues the key's open upload when there is one (see
+/// [`resume`]); when continuing fails for any reason that is not the environment's (ListParts
+/// refused or unreadable, parts S3 will not combine, the upload gone), the upload is aborted
+/// and the file is uploaded afresh, once, with one line saying so.
 async fn upload_multipart(
     ctx: &Ctx,
     file: &LocalFile,
     key: &str,
     part_size: u64,
-    may_resume: bool,
 ) -> Result<(), DataError> {
     let s3 = &ctx.s3;
     let bucket = &ctx.opts.bucket;
-    let found = match may_resume {
-        true => resumable(ctx, file, key, part_size).await?,
-        false => None,
-    };
-    let (upload_id, done) = match found {
-        Some(found) => found,
-        None => {
-            let created = s3
-                .create_multipart_upload()
-                .bucket(bucket)
-                .key(key)
-                .content_type(content_type(&file.rel))
-                .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(format!("s3:CreateMultipartUpload {key}"), e))?;
-            let id = created.upload_id().unwrap_or_default().to_owned();
-            (id, Vec::new())
+    if let Some(upload_id) = newest_open_upload(ctx, key).await? {
+        match resume(ctx, file, key, part_size, &upload_id).await {
+            Ok(()) => return Ok(()),
+            Err(DataError::Aws(err)) if !err.is_environment() => {
+                ctx.progress.note(&format!(
+                    "{key}: cannot continue the interrupted upload ({}); aborted it, uploading the file afresh",
+                    one_line(&err)
+                ));
+                abort(s3, bucket, key, &upload_id).await?;
+            }
+            Err(other) => return Err(other),
         }
-    };
-    let kept = done.len() as u64;
-    ctx.resumed_parts.fetch_add(kept, Ordering::Relaxed);
-    match send_parts_and_complete(ctx, file, key, part_size, &upload_id, done).await {
-        // S3 refused to mix the kept parts with new ones (an upload another tool started with
-        // other checksum settings): start the file afresh, once.
-        Err(DataError::Aws(AwsError::Service { code, .. }))
-            if kept > 0 && (code == "InvalidPart" || code == "InvalidRequest") =>
-        {
-            ctx.progress.note(&format!(
-                "{key}: S3 refused to continue the interrupted upload ({code}); uploading the file afresh"
-            ));
-            ctx.resumed_parts.fetch_sub(kept, Ordering::Relaxed);
-            abort(s3, bucket, key, &upload_id).await?;
-            Box::pin(upload_multipart(ctx, file, key, part_size, false)).await
-        }
-        other => other,
     }
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type(&file.rel))
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(format!("s3:CreateMultipartUpload {key}"), e))?;
+    let upload_id = created.upload_id().unwrap_or_default().to_owned();
+    send_parts_and_complete(ctx, file, key, part_size, &upload_id, Vec::new()).await
+}
+
+/// The error and its causes on one line, for a note.
+fn one_line(err: &AwsError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(&format!(": {line}"));
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}
+
+/// Continues the open upload `upload_id`: keeps the parts that fit (see [`kept_parts`]), sends
+/// the rest and completes it. The kept parts are counted as resumed only when it succeeds.
+async fn resume(
+    ctx: &Ctx,
+    file: &LocalFile,
+    key: &str,
+    part_size: u64,
+    upload_id: &str,
+) -> Result<(), DataError> {
+    let done = kept_parts(ctx, file, key, part_size, upload_id).await?;
+    let kept = done.len() as u64;
+    send_parts_and_complete(ctx, file, key, part_size, upload_id, done).await?;
+    ctx.resumed_parts.fetch_add(kept, Ordering::Relaxed);
+    Ok(())
 }
 
 async fn send_parts_and_complete(
@@ -414,15 +435,8 @@ async fn send_parts_and_complete(
     Ok(())
 }
 
-/// An open upload of this key to continue, with the parts worth keeping: those whose size and
-/// MD5 match the local file at `part_size`. Only uploads started with a CRC32 (as stackctl
-/// starts them) are continued; others, and older open uploads of the key, are aborted.
-async fn resumable(
-    ctx: &Ctx,
-    file: &LocalFile,
-    key: &str,
-    part_size: u64,
-) -> Result<Option<(String, Vec<DonePart>)>, DataError> {
+/// The newest open upload of exactly this key; older ones are aborted.
+async fn newest_open_upload(ctx: &Ctx, key: &str) -> Result<Option<String>, DataError> {
     let s3 = &ctx.s3;
     let bucket = &ctx.opts.bucket;
     let mut open: Vec<_> = remote::open_uploads(s3, bucket, key)
@@ -436,13 +450,28 @@ async fn resumable(
     for stale in open {
         abort(s3, bucket, key, &stale.upload_id).await?;
     }
+    Ok(Some(newest.upload_id))
+}
+
+/// The parts of the open upload worth keeping: those whose size and MD5 match the local file
+/// at `part_size`. Only uploads started with a CRC32 (as stackctl starts them) can be
+/// continued; any other is an error, so the caller starts afresh.
+async fn kept_parts(
+    ctx: &Ctx,
+    file: &LocalFile,
+    key: &str,
+    part_size: u64,
+    upload_id: &str,
+) -> Result<Vec<DonePart>, DataError> {
+    let s3 = &ctx.s3;
+    let bucket = &ctx.opts.bucket;
     let mut listed = Vec::new();
     let mut algorithm = None;
     let mut pages = s3
         .list_parts()
         .bucket(bucket)
         .key(key)
-        .upload_id(&newest.upload_id)
+        .upload_id(upload_id)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -452,17 +481,24 @@ async fn resumable(
     }
     if algorithm != Some(ChecksumAlgorithm::Crc32) {
         // Started by another tool (or without a checksum): its parts cannot be mixed with
-        // CRC32 parts, so it is aborted and the file starts afresh.
-        abort(s3, bucket, key, &newest.upload_id).await?;
-        return Ok(None);
+        // CRC32 parts.
+        return Err(AwsError::service(
+            format!("s3:ListParts {key}"),
+            "ChecksumMismatch",
+            format!(
+                "the upload was started with checksum {}, not CRC32",
+                algorithm.as_ref().map(|a| a.as_str()).unwrap_or("none")
+            ),
+        )
+        .into());
     }
     if listed.is_empty() {
-        return Ok(Some((newest.upload_id, Vec::new())));
+        return Ok(Vec::new());
     }
     let digest = hash(file, vec![part_size]).await?;
     let local = &digest.parts[0].1;
     let count = etag::part_count(file.len, part_size);
-    let kept = listed
+    Ok(listed
         .iter()
         .filter_map(|p| {
             let number = p.part_number()?;
@@ -478,8 +514,7 @@ async fn resumable(
                 crc32: p.checksum_crc32().map(str::to_owned),
             })
         })
-        .collect();
-    Ok(Some((newest.upload_id, kept)))
+        .collect())
 }
 
 async fn abort(

@@ -114,15 +114,15 @@ pub async fn create(
                 Some(ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed)
             )
         {
-            return Err(AwsError::Service {
-                operation: "CreateChangeSet".into(),
-                code: "ChangeSetTimeout".into(),
-                message: format!(
+            return Err(AwsError::service(
+                "CreateChangeSet",
+                "ChangeSetTimeout",
+                format!(
                     "change set {name} of stack {stack} is still {} after {} s; nothing was executed. Look at it with `aws cloudformation describe-change-set --stack-name {stack} --change-set-name {name}`, then run `stackctl up` again",
                     out.status().map(|s| s.as_str()).unwrap_or("unknown"),
                     CHANGE_SET_DEADLINE.as_secs()
                 ),
-            });
+            ));
         }
         match out.status() {
             Some(ChangeSetStatus::CreateComplete) => break,
@@ -134,11 +134,11 @@ pub async fn create(
                     delete(aws, stack, &name).await?;
                     return Ok(None);
                 }
-                return Err(AwsError::Service {
-                    operation: "CreateChangeSet".into(),
-                    code: "ChangeSetFailed".into(),
-                    message: reason,
-                });
+                return Err(AwsError::service(
+                    "CreateChangeSet",
+                    "ChangeSetFailed",
+                    reason,
+                ));
             }
             _ => tokio::time::sleep(poll).await,
         }

@@ -198,16 +198,16 @@ pub async fn create(aws: &Aws, request: &TrainingJobRequest) -> Result<String, A
     if differences.is_empty() {
         return Ok(arn);
     }
-    Err(AwsError::Service {
-        operation: "CreateTrainingJob".to_owned(),
-        code: "ResourceInUse".to_owned(),
-        message: format!(
+    Err(AwsError::service(
+        "CreateTrainingJob",
+        "ResourceInUse",
+        format!(
             "{}; it is not the job this command submitted ({}); choose another --name",
             err.message()
                 .unwrap_or("a training job with this name already exists"),
             differences.join("; ")
         ),
-    })
+    ))
 }
 
 /// How the job SageMaker describes differs from `request`, sent at `started`: empty when it is

@@ -430,6 +430,109 @@ async fn a_killed_upload_resumes_its_parts_and_completes() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_that_cannot_be_continued_is_aborted_and_uploaded_afresh_once() {
+    // The interrupted upload is made with the SDK (what a killed `data stage` leaves: a CRC32
+    // upload with two of its three parts), then the re-run's ListParts is refused through the
+    // fault proxy with the S3 API reference's error answer ("Error responses": 403, an
+    // <Error> with Code, Message, RequestId, HostId): s3:ListMultipartUploadParts missing from
+    // the caller's policy, or any answer the SDK cannot read (moto's own ListParts root).
+    let emulator = Emulator::start();
+    let direct = bucket(&emulator, "fresh").await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = coco_tree(&dir.path().join("coco"), 5, 2, 12 * MIB);
+    let rel = "pretrained-models/ImageNet-R50-AlignPadding.npz";
+    let key = format!("{PREFIX}/{rel}");
+    let created = direct
+        .create_multipart_upload()
+        .bucket("fresh")
+        .key(&key)
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let upload_id = created.upload_id().unwrap().to_owned();
+    for number in 1..=2 {
+        let part = files[rel][(number - 1) * 5 * MIB..number * 5 * MIB].to_vec();
+        direct
+            .upload_part()
+            .bucket("fresh")
+            .key(&key)
+            .upload_id(&upload_id)
+            .part_number(number as i32)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+            .body(part.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let list_parts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = list_parts.clone();
+    let refuse: Rewrite = Arc::new(move |request: &str, body: String| {
+        let line = request.lines().next().unwrap_or_default();
+        if !(line.starts_with("GET ") && line.contains("uploadId=")) {
+            return body;
+        }
+        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let error = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>Uuag1LuByRx9e6j5Onimru9pO4ZVKnJ2Qz7/C1NPcfTWAtRPfTaOFg==</HostId></Error>";
+        format!(
+            "HTTP/1.1 403 Forbidden\r\ncontent-type: application/xml\r\nx-amz-request-id: 4442587FB7D0A2F9\r\ncontent-length: {}\r\n\r\n{error}",
+            error.len()
+        )
+    });
+    let proxy = FaultProxy::start_with(
+        emulator.endpoint.trim_start_matches("http://").to_owned(),
+        0,
+        Some(refuse),
+    );
+    let args = [
+        "--endpoint-url",
+        &proxy.endpoint,
+        "data",
+        "stage",
+        "--from",
+        "coco",
+        "--bucket",
+        "fresh",
+        "--to",
+        "s3",
+        "--part-size",
+        "5",
+    ];
+    let out = stackctl_aws(None, dir.path(), &args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cannot continue the interrupted upload"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", out.stderr);
+    assert!(
+        notes[0].starts_with(&format!("{key}: cannot continue the interrupted upload (s3:ListParts {key} failed: AccessDenied: Access Denied (HTTP 403, request id 4442587FB7D0A2F9)")),
+        "{}",
+        notes[0]
+    );
+    assert!(
+        notes[0].ends_with("aborted it, uploading the file afresh"),
+        "{}",
+        notes[0]
+    );
+    // Once: ListParts was asked once, never again after the fresh start.
+    assert_eq!(list_parts.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_same(&direct, "fresh", &files).await;
+    let open = direct
+        .list_multipart_uploads()
+        .bucket("fresh")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        open.uploads().is_empty(),
+        "an upload was left open: {:?}",
+        open.uploads()
+    );
+}
+
 /// A tiny HTTP/1.1 file server with Range support; records each request's head.
 struct FileServer {
     base: String,

@@ -12,6 +12,7 @@ mod deploy_up;
 mod docs_systems;
 mod e2e_aws;
 mod emulator_deploy;
+mod error_replies;
 mod images;
 mod jobs;
 mod jobs_models;

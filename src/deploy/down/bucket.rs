@@ -92,10 +92,10 @@ pub async fn delete_bucket(
         // With Quiet, the answer lists only the keys that could not be deleted (S3 API
         // reference, DeleteObjects: Error with Key, VersionId, Code, Message).
         if let Some(first) = out.errors().first() {
-            return Err(AwsError::Service {
-                operation: "DeleteObjects".to_owned(),
-                code: first.code().unwrap_or("Unknown").to_owned(),
-                message: format!(
+            return Err(AwsError::service(
+                "DeleteObjects",
+                first.code().unwrap_or("Unknown").to_owned(),
+                format!(
                     "bucket {bucket} cannot be emptied: object `{}`{} was not deleted: {}{}",
                     first.key().unwrap_or_default(),
                     first
@@ -108,7 +108,7 @@ pub async fn delete_bucket(
                         n => format!(" (and {} more keys)", n - 1),
                     }
                 ),
-            }
+            )
             .into());
         }
         removed += asked;

@@ -283,11 +283,11 @@ async fn remove(aws: &Aws, r: &Recorded) -> Result<(), AwsError> {
             // The API reports per-endpoint failures in `Unsuccessful`, not as an error.
             match out.unsuccessful().iter().find_map(|u| u.error()) {
                 Some(e) if !e.code().unwrap_or_default().contains("NotFound") => {
-                    Err(AwsError::Service {
-                        operation: "DeleteVpcEndpoints".to_owned(),
-                        code: e.code().unwrap_or("Unknown").to_owned(),
-                        message: e.message().unwrap_or_default().to_owned(),
-                    })
+                    Err(AwsError::service(
+                        "DeleteVpcEndpoints",
+                        e.code().unwrap_or("Unknown").to_owned(),
+                        e.message().unwrap_or_default().to_owned(),
+                    ))
                 }
                 _ => Ok(()),
             }

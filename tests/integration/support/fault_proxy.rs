@@ -279,7 +279,9 @@ pub fn operation_of(request: &[u8]) -> String {
     )
 }
 
-/// Rewrites the body of an upstream answer, given the request's text.
+/// Rewrites the body of an upstream answer, given the request's text. A returned text that
+/// starts with `HTTP/1.1 ` replaces the whole answer (status line, headers and body), for
+/// answering one operation with an error of the service's shape.
 pub type Rewrite = Arc<dyn Fn(&str, String) -> String + Send + Sync>;
 
 /// Sees every request that is forwarded upstream (head and body, as sent).
@@ -681,6 +683,9 @@ fn rewrite_body(request: &[u8], response: Vec<u8>, rewrite: &Rewrite) -> Vec<u8>
         &String::from_utf8_lossy(request),
         text[split + 4..].to_owned(),
     );
+    if body.starts_with("HTTP/1.1 ") {
+        return body.into_bytes();
+    }
     let head: String = text[..split]
         .lines()
         .map(|l| {
