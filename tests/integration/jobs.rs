@@ -1079,7 +1079,11 @@ async fn ctrl_c_during_wait_says_the_job_keeps_running() {
         &["job", "wait", "tp-wait", "--endpoint-url", &proxy.endpoint],
     );
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // The stack-file line (issue 12), then the first status line.
     let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.starts_with("using stack "), "{first}");
+    first.clear();
     stderr.read_line(&mut first).unwrap();
     assert!(first.contains(" s  "), "a status line first: {first}");
     std::thread::sleep(std::time::Duration::from_millis(300));
