@@ -98,11 +98,19 @@ pub fn svg(job: &str, series: &HostSeries) -> String {
         h.dedup();
         h
     };
-    let entries: Vec<(&String, &String)> = series
+    // Each panel's legend lists its own lines, below it.
+    let entries_of = |pick: Pick| -> Vec<(&String, &String)> {
+        series
+            .iter()
+            .filter(|(name, _)| pick(name))
+            .flat_map(|(name, by_host)| by_host.keys().map(move |h| (name, h)))
+            .collect()
+    };
+    let legend_rows = panels
         .iter()
-        .flat_map(|(name, by_host)| by_host.keys().map(move |h| (name, h)))
-        .collect();
-    let legend_rows = entries.len().div_ceil(2);
+        .map(|(_, pick)| entries_of(*pick).len())
+        .max()
+        .unwrap_or(0);
     let height = TOP + PANEL_HEIGHT + AXIS_SPACE + 20.0 + legend_rows as f64 * LEGEND_ROW + 10.0;
     let all_t = series
         .values()
@@ -129,7 +137,7 @@ pub fn svg(job: &str, series: &HostSeries) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{MARGIN_LEFT}" y="24" font-size="16">{}: training metrics from the logs</text>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{MARGIN_LEFT}" y="20" font-size="16">{}: training metrics from the logs</text>"#,
         escape(job)
     );
     for (panel, (title, pick)) in panels.into_iter().enumerate() {
@@ -205,23 +213,25 @@ pub fn svg(job: &str, series: &HostSeries) -> String {
             }
         }
     }
-    // The legend, in two columns below the panels.
+    // The legends, each below its panel.
     let legend_top = TOP + PANEL_HEIGHT + AXIS_SPACE + 16.0;
-    for (i, (name, host)) in entries.iter().enumerate() {
-        let x = MARGIN_LEFT + (i % 2) as f64 * (panel_w + GAP);
-        let y = legend_top + (i / 2) as f64 * LEGEND_ROW;
-        let _ = write!(
-            out,
-            r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2" stroke-dasharray="{}"/><text x="{:.1}" y="{y:.1}">{} ({})</text>"#,
-            y - 4.0,
-            x + 28.0,
-            y - 4.0,
-            color_of(name),
-            dash_of(host),
-            x + 34.0,
-            escape(name),
-            escape(host)
-        );
+    for (panel, (_, pick)) in panels.into_iter().enumerate() {
+        let x = MARGIN_LEFT + panel as f64 * (panel_w + GAP);
+        for (i, (name, host)) in entries_of(pick).into_iter().enumerate() {
+            let y = legend_top + i as f64 * LEGEND_ROW;
+            let _ = write!(
+                out,
+                r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2" stroke-dasharray="{}"/><text x="{:.1}" y="{y:.1}">{} ({})</text>"#,
+                y - 4.0,
+                x + 28.0,
+                y - 4.0,
+                color_of(name),
+                dash_of(host),
+                x + 34.0,
+                escape(name),
+                escape(host)
+            );
+        }
     }
     out.push_str("</svg>\n");
     out
