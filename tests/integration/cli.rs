@@ -77,6 +77,54 @@ fn init_writes_the_default_and_refuses_to_overwrite() {
     assert_eq!(stdout.stdout, written);
 }
 
+/// The examples in the file `init` writes work when uncommented (issue 12: uncommenting the
+/// lines under `tags: {}` and `images: {}` gave a YAML syntax error).
+#[test]
+fn the_examples_init_writes_work_when_uncommented() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(stackctl(dir.path(), &["init"]).code, 0);
+    let path = dir.path().join("stackctl.yaml");
+    let text = fs_err::read_to_string(&path).unwrap();
+    let mut uncommented = 0;
+    let edited: String = text
+        .lines()
+        .map(|line| {
+            let body = line.trim_start();
+            let indent = &line[..line.len() - body.len()];
+            let example = [
+                "# tags:",
+                "#   team:",
+                "# images:",
+                "#   tensorpack:",
+                "#   aws-samples:",
+            ]
+            .iter()
+            .any(|p| body.starts_with(p));
+            if example {
+                uncommented += 1;
+                format!("{indent}{}\n", &body[2..])
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    assert_eq!(uncommented, 5, "the examples are in the file:\n{text}");
+    fs_err::write(&path, edited).unwrap();
+    let checked = stackctl(dir.path(), &["validate", "--output", "json"]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    let spec: serde_json::Value = serde_json::from_str(&checked.stdout).unwrap();
+    assert_eq!(
+        spec["spec"]["tags"]["team"], "ml-platform",
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        checked.stdout.contains("mask-rcnn-aws-samples:latest"),
+        "the images example is read: {}",
+        checked.stdout
+    );
+}
+
 #[test]
 fn render_to_file_matches_stdout_and_plan_lists_resources_and_outputs() {
     let dir = tempfile::tempdir().unwrap();
