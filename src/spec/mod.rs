@@ -74,7 +74,7 @@ impl SpecSource {
                 "the stack file is empty; it needs at least `name:` (run `stackctl init` for a complete example)",
             )]));
         }
-        let file = parse(&self.text, &index).map_err(|d| invalid(vec![d]))?;
+        let file = parse_all(&self.text, &index).map_err(invalid)?;
         validate::validate(file, &index).map_err(invalid)
     }
 }
@@ -87,9 +87,95 @@ fn is_blank(text: &str) -> bool {
     })
 }
 
+/// The most problems one run reports from the type checks of the parse.
+const MAX_PARSE_PROBLEMS: usize = 50;
+
+/// Parses the file, reporting every type or value problem serde finds, not only the first:
+/// after each one the offending field is taken out of the document and the parse repeated (a
+/// syntax error stops at once; the checks after the parse all run anyway).
+fn parse_all(text: &str, index: &LocationIndex) -> Result<StackFile, Vec<Diagnostic>> {
+    let first = match parse(text, index) {
+        Ok(file) => return Ok(file),
+        Err(d) => d,
+    };
+    let Ok(mut doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Err(vec![first]);
+    };
+    if index.syntax_error().is_some() {
+        return Err(vec![first]);
+    }
+    let mut found = vec![first];
+    while found.len() < MAX_PARSE_PROBLEMS {
+        let last = &found[found.len() - 1];
+        if last.path.is_empty() || !remove_path(&mut doc, &last.path) {
+            break;
+        }
+        let next = match serde_path_to_error::deserialize::<_, StackFile>(doc.clone()) {
+            Ok(_) => break,
+            Err(err) => diagnostic_of(err, index),
+        };
+        if found.iter().any(|d| d.path == next.path) {
+            break;
+        }
+        found.push(next);
+    }
+    found.sort_by_key(|d| (d.location.line, d.location.column));
+    Err(found)
+}
+
+/// Takes the field at `path` (`fsx.storage_gib`, `network.private_subnet_cidrs[1]`) out of
+/// `doc`; false when there is no such field.
+fn remove_path(doc: &mut serde_yaml::Value, path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    let mut node = doc;
+    for part in parts {
+        let (key, item) = split_index(part);
+        let Some(next) = node.get_mut(key) else {
+            return false;
+        };
+        node = match item {
+            Some(i) => match next.get_mut(i) {
+                Some(n) => n,
+                None => return false,
+            },
+            None => next,
+        };
+    }
+    let (key, item) = split_index(last);
+    match item {
+        Some(i) => match node.get_mut(key).and_then(|v| v.as_sequence_mut()) {
+            Some(seq) if i < seq.len() => {
+                seq.remove(i);
+                true
+            }
+            _ => false,
+        },
+        None => node.as_mapping_mut().and_then(|m| m.remove(key)).is_some(),
+    }
+}
+
+/// `cidrs[1]` -> (`cidrs`, Some(1)); `name` -> (`name`, None).
+fn split_index(part: &str) -> (&str, Option<usize>) {
+    match part.split_once('[') {
+        Some((key, rest)) => (key, rest.trim_end_matches(']').parse().ok()),
+        None => (part, None),
+    }
+}
+
 fn parse(text: &str, index: &LocationIndex) -> Result<StackFile, Diagnostic> {
     let de = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    serde_path_to_error::deserialize(de).map_err(|err| diagnostic_of(err, index))
+}
+
+/// A diagnostic for a serde error, placed by the location index where serde gives no position.
+fn diagnostic_of(
+    err: serde_path_to_error::Error<serde_yaml::Error>,
+    index: &LocationIndex,
+) -> Diagnostic {
+    {
         // A file that is not YAML at all: the event parser's message and position are the
         // precise ones.
         if let Some(syntax) = index.syntax_error() {
@@ -146,7 +232,7 @@ fn parse(text: &str, index: &LocationIndex) -> Result<StackFile, Diagnostic> {
             serde_location.unwrap_or_else(|| index.locate(&path))
         };
         Diagnostic::new(location, path, message)
-    })
+    }
 }
 
 /// What a syntax error's "allowed" line says.

@@ -410,6 +410,33 @@ fn all_problems_are_reported_at_once_in_file_order() {
     assert!(fsx < efs);
 }
 
+/// Type errors (which serde reports one at a time) are all reported in one run too, in file
+/// order, together with an unknown key (issue 12, item 10).
+#[test]
+fn every_type_error_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "types.yaml",
+        "name: demo\nfsx:\n  storage_gib: lots\nnotbook:\n  volume_gib: 5\nefs:\n  retain: maybe\njobs:\n  instance_count: 0\n",
+    );
+    let out = stackctl(dir.path(), &["validate", "--stack", "types.yaml"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("(4 problems)"), "{}", out.stderr);
+    let at = |needle: &str| {
+        out.stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{}", out.stderr))
+    };
+    let order = [
+        at("types.yaml:3:16: fsx.storage_gib: invalid type: string \"lots\""),
+        at("types.yaml:4:1: notbook: unknown field"),
+        at("types.yaml:7:11: efs.retain: invalid type"),
+        at("types.yaml:9:19: jobs.instance_count: 0 is out of range"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", out.stderr);
+}
+
 #[test]
 fn json_output_carries_structured_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
