@@ -77,6 +77,19 @@ pub struct Estimate {
     pub basis: String,
 }
 
+/// A price with enough digits to read: two decimals from 1 up, three significant digits
+/// below (0.045, not 0.04; 0.0123; 0.50).
+pub fn money(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || v.abs() >= 1.0 {
+        return format!("{v:.2}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).max(2) as usize;
+    let text = format!("{v:.decimals$}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let frac = frac.trim_end_matches('0');
+    format!("{int}.{frac:0<2}")
+}
+
 /// Estimates what the stack costs while it exists (data stored and traffic not included
 /// except where a line says so).
 pub fn estimate(spec: &StackSpec, prices: &Prices) -> Estimate {
@@ -228,5 +241,24 @@ mod tests {
         assert!((e.monthly_total - expected * 730.0).abs() < 1e-6);
         assert!(e.basis.contains("recorded 2026-11-22"));
         assert!(prices.training_hour.contains_key("ml.p3.16xlarge"));
+    }
+}
+
+#[cfg(test)]
+mod money_tests {
+    #[test]
+    fn small_prices_keep_three_significant_digits() {
+        let cases = [
+            (0.045, "0.045"),
+            (0.0123, "0.0123"),
+            (0.5, "0.50"),
+            (0.0, "0.00"),
+            (1.234, "1.23"),
+            (570.0, "570.00"),
+            (0.1, "0.10"),
+        ];
+        for (v, text) in cases {
+            assert_eq!(super::money(v), text, "{v}");
+        }
     }
 }

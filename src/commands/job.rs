@@ -94,12 +94,18 @@ pub async fn submit(
         max_run,
     ) {
         Some(c) if options.spot.is_some() => format!(
-            "estimated cost: at most {c:.2} {} on demand ({} x {} for up to {max_run} s); managed spot bills the time actually used at the spot price, usually far less",
-            prices.currency, options.instance_count, options.instance_type
+            "estimated cost: at most {} {} on demand ({} x {} for up to {max_run} s); managed spot bills the time actually used at the spot price, usually far less",
+            crate::cost::money(c),
+            prices.currency,
+            options.instance_count,
+            options.instance_type
         ),
         Some(c) => format!(
-            "estimated cost: at most {c:.2} {} ({} x {} for up to {max_run} s; billed for the time actually used)",
-            prices.currency, options.instance_count, options.instance_type
+            "estimated cost: at most {} {} ({} x {} for up to {max_run} s; billed for the time actually used)",
+            crate::cost::money(c),
+            prices.currency,
+            options.instance_count,
+            options.instance_type
         ),
         None => format!(
             "estimated cost: {} is not in the price table",

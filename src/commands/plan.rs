@@ -144,7 +144,7 @@ pub fn run(
 
 fn write_cost(out: &mut dyn Write, cost: &Estimate) -> std::io::Result<()> {
     writeln!(out, "\nEstimated cost (an estimate: {}):", cost.basis)?;
-    let money = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+    let money = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), crate::cost::money);
     let mut rows: Vec<[String; 4]> = cost
         .lines
         .iter()
@@ -159,8 +159,8 @@ fn write_cost(out: &mut dyn Write, cost: &Estimate) -> std::io::Result<()> {
         .collect();
     rows.push([
         "total".to_owned(),
-        format!("{:.2}", cost.hourly_total),
-        format!("{:.2}", cost.monthly_total),
+        crate::cost::money(cost.hourly_total),
+        crate::cost::money(cost.monthly_total),
         "while the stack exists, before data and traffic".to_owned(),
     ]);
     write!(

@@ -112,7 +112,25 @@ pub fn for_output(format: OutputFormat, quiet: bool) -> Box<dyn Reporter> {
     }
 }
 
-/// The change set as a table (used by the plain and progress reporters and by `plan`).
+/// `1 resource`, `28 resources`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What a list of changes is: a plain create or delete says so, anything else is a change set.
+pub fn change_heading(changes: &[Change]) -> String {
+    let all = |action: &str| !changes.is_empty() && changes.iter().all(|c| c.action == action);
+    if all("Add") {
+        format!("creates {}", count(changes.len(), "resource", "resources"))
+    } else if all("Remove") {
+        format!("deletes {}", count(changes.len(), "resource", "resources"))
+    } else {
+        format!("change set ({})", count(changes.len(), "change", "changes"))
+    }
+}
+
+/// The change set as a table (used by the plain and progress reporters and by `plan`). Rows
+/// that need confirmation are marked `*` once, explained in a note under the table.
 pub fn change_table(changes: &[Change]) -> String {
     if changes.is_empty() {
         return "  (no resource changes)\n".to_owned();
@@ -121,24 +139,30 @@ pub fn change_table(changes: &[Change]) -> String {
         .iter()
         .map(|c| {
             [
-                c.action.clone(),
+                if c.needs_confirmation {
+                    format!("{}*", c.action)
+                } else {
+                    c.action.clone()
+                },
                 c.logical_id.clone(),
                 c.resource_type.clone(),
                 c.replacement.clone().unwrap_or_else(|| "-".to_owned()),
-                if c.needs_confirmation {
-                    format!("{} (needs confirmation)", c.causes.join(", "))
-                        .trim_start()
-                        .to_owned()
-                } else {
-                    c.causes.join(", ")
-                },
+                c.causes.join(", "),
             ]
         })
         .collect();
-    crate::table::table(
+    let mut text = crate::table::table(
         ["ACTION", "LOGICAL ID", "TYPE", "REPLACEMENT", "CAUSED BY"],
         &rows,
-    )
+    );
+    let confirm = changes.iter().filter(|c| c.needs_confirmation).count();
+    if confirm > 0 {
+        text.push_str(&format!(
+            "  * needs confirmation ({}: IAM, or a stateful resource replaced or removed)\n",
+            count(confirm, "change", "changes")
+        ));
+    }
+    text
 }
 
 /// A short human summary of an outcome, shared by the text reporters.

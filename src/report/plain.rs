@@ -52,8 +52,8 @@ impl Reporter for PlainReporter {
     fn change_set(&self, changes: &[Change]) {
         if !self.quiet {
             self.line(&format!(
-                "change set ({} changes):\n{}",
-                changes.len(),
+                "{}:\n{}",
+                super::change_heading(changes),
                 change_table(changes)
             ));
         }

@@ -50,8 +50,8 @@ impl Reporter for ProgressReporter {
 
     fn change_set(&self, changes: &[Change]) {
         self.println(&format!(
-            "change set ({} changes):\n{}",
-            changes.len(),
+            "{}:\n{}",
+            super::change_heading(changes),
             change_table(changes)
         ));
     }

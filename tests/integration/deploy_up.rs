@@ -314,7 +314,7 @@ async fn init_then_up_here_deploys_the_files_stack_and_says_where() {
     let at = err
         .find(&format!("up: {place}"))
         .unwrap_or_else(|| panic!("{err}"));
-    assert!(at < err.find("change set (").unwrap(), "{err}");
+    assert!(at < err.find("creates ").unwrap(), "{err}");
     assert!(
         at < err.find("needs confirmation on a terminal").unwrap(),
         "{err}"
