@@ -23,8 +23,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options shared by every command.
+/// Options shared by every command (listed under their own heading, after each command's own).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Stack file (default: ./stackctl.yaml when it exists, else the embedded default).
     #[arg(long, global = true, env = "STACKCTL_STACK", value_name = "FILE")]

@@ -4,6 +4,28 @@ use std::process::{Command, Stdio};
 
 use crate::support::{stackctl, write};
 
+/// Each command's help shows its own options first and the global ones under their own
+/// heading (issue 12, item 11).
+#[test]
+fn a_commands_own_options_come_before_the_global_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, own) in [
+        (&["down", "--help"][..], "--delete-data"),
+        (&["job", "logs", "--help"], "--tail"),
+        (&["up", "--help"], "--yes"),
+    ] {
+        let out = stackctl(dir.path(), args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let help = &out.stdout;
+        let own_at = help.find(own).unwrap_or_else(|| panic!("{args:?}: {help}"));
+        let heading = help
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{args:?}: {help}"));
+        let stack = help.find("--stack <FILE>").unwrap();
+        assert!(own_at < heading && heading < stack, "{args:?}: {help}");
+    }
+}
+
 #[test]
 fn help_lists_commands_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
