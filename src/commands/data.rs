@@ -80,6 +80,8 @@ struct Target {
     bucket: String,
     prefix: String,
     datasync_task: Option<String>,
+    /// The stack's EFS file system (to say why there is no copy when it has no DataSync task).
+    efs_id: Option<String>,
     fsx_id: Option<String>,
     /// True when resolved from a stack (EFS and FSx are only known then).
     from_stack: bool,
@@ -104,6 +106,7 @@ async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Targ
             bucket: bucket.clone(),
             prefix: model_prefix(flags).unwrap_or_else(|| spec.prefix().to_string()),
             datasync_task: None,
+            efs_id: None,
             fsx_id: None,
             from_stack: false,
             stack_prefix: None,
@@ -125,6 +128,7 @@ async fn resolve(aws: &Aws, spec: &StackSpec, flags: &DataTarget) -> Result<Targ
             .or_else(|| output(StackOutput::DataPrefix))
             .unwrap_or_else(|| spec.prefix().to_string()),
         datasync_task: output(StackOutput::DataSyncTaskArn),
+        efs_id: output(StackOutput::EfsFileSystemId),
         fsx_id: output(StackOutput::FsxFileSystemId),
         from_stack: true,
         stack_prefix: output(StackOutput::DataPrefix),
@@ -433,7 +437,14 @@ pub async fn status(
                 json!({ "task": task, "error": e.to_string() })
             }
         },
-        None => serde_json::Value::Null,
+        // EFS without a DataSync task: a stack from before the copy existed.
+        None => match &target.efs_id {
+            Some(fs) => json!({
+                "file_system_id": fs,
+                "unavailable": format!("the stack has EFS {fs} but no DataSyncTaskArn output, so there is no task to copy with (a stack created before the copy existed gets it from `stackctl up`)"),
+            }),
+            None => serde_json::Value::Null,
+        },
     };
     let fsx = match &target.fsx_id {
         Some(fs) => match fsx_import::last_import(&aws.fsx, fs).await {
@@ -534,6 +545,9 @@ fn write_status_text(
         }
         if let Some(e) = v.get("error") {
             return format!("{what}: unknown ({})", e.as_str().unwrap_or_default());
+        }
+        if let Some(why) = v.get("unavailable") {
+            return format!("{what}: unavailable: {}", why.as_str().unwrap_or_default());
         }
         match v.get(key) {
             Some(serde_json::Value::Null) | None => format!("{what}: never run"),

@@ -956,6 +956,17 @@ async fn stage_to_the_stack_uses_its_bucket_and_says_what_the_emulator_lacks() {
         "{}",
         out.stderr
     );
+    // `data status` says why the EFS copy is unavailable (issue 12, item 11).
+    let status = stackctl_aws(e, dir.path(), &["data", "status"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains("EFS copy: unavailable: the stack has EFS fs-")
+            && status.stdout.contains("no DataSyncTaskArn output"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
