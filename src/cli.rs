@@ -293,6 +293,15 @@ pub struct UpArgs {
     /// Continue a rollback that failed (stack in UPDATE_ROLLBACK_FAILED), then update.
     #[arg(long)]
     pub continue_rollback: bool,
+    /// A new stack reuses the data bucket and EFS file system an earlier deployment of the
+    /// same name kept (found by their tags), and records that in the stack file
+    /// (`data.bucket`, `efs.existing_id`). Nothing happens when none was kept.
+    #[arg(long, conflicts_with = "new_data")]
+    pub reuse_data: bool,
+    /// A new stack creates a new bucket and file system even when an earlier deployment of
+    /// the same name kept some (they stay, and keep costing, until `down --delete-data`).
+    #[arg(long)]
+    pub new_data: bool,
 }
 
 /// `stackctl job` commands.

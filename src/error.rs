@@ -70,6 +70,10 @@ pub enum Error {
     /// `stackctl doctor` found fatal problems (already listed with their fixes).
     #[error("doctor: {0} fatal finding(s); nothing was changed")]
     DoctorFatal(usize),
+    /// `up` of a new stack found data an earlier deployment kept and cannot decide, or record,
+    /// whether to reuse it; nothing was changed.
+    #[error("{0}")]
+    KeptData(String),
     /// The operation ran and ended in a failed state (already reported in detail).
     #[error("stack `{stack}` ended in {status}")]
     OperationFailed {
@@ -122,7 +126,7 @@ impl Error {
             | Self::OperationFailed { .. }
             | Self::Job(_)
             | Self::DoctorFatal(_) => ExitStatus::Failure,
-            Self::JobInput(_) | Self::Preflight(_) => ExitStatus::BadInput,
+            Self::JobInput(_) | Self::Preflight(_) | Self::KeptData(_) => ExitStatus::BadInput,
             Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,
             Self::Data(_) => ExitStatus::Failure,

@@ -10,6 +10,7 @@ pub mod job;
 pub mod outputs;
 pub mod plan;
 pub mod render;
+mod reuse;
 pub mod status;
 pub mod up;
 pub mod validate;

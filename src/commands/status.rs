@@ -1,8 +1,11 @@
 //! `stackctl status`: stack status, resources with their status, drift, last failure.
 
+use std::collections::BTreeSet;
+use std::io::Write;
+
 use crate::aws::AwsError;
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::deploy::{events, stack};
+use crate::deploy::{events, kept, stack};
 use crate::error::Error;
 use crate::printer::Printer;
 
@@ -11,14 +14,21 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
     let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let Some(info) = stack::describe(&aws, spec.name.as_str()).await? else {
+        let found = kept::find(&aws, spec.name.as_str(), &BTreeSet::new()).await?;
         if global.output == OutputFormat::Json {
             writeln!(
                 printer.out(),
                 "{}",
-                serde_json::json!({"stack": spec.name, "status": "ABSENT"})
+                serde_json::json!({
+                    "stack": spec.name,
+                    "status": "ABSENT",
+                    "kept_data": found.kept,
+                    "unreadable_buckets": found.unreadable,
+                })
             )?;
         } else {
             writeln!(printer.out(), "stack `{}` does not exist", spec.name)?;
+            write_kept(printer.out(), spec.name.as_str(), &found)?;
         }
         return Ok(());
     };
@@ -55,6 +65,14 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
         .map(events::view)
         .find(|e| e.is_failure());
 
+    // What earlier deployments of this name kept; what this stack holds or uses is its own.
+    let in_use: BTreeSet<String> = resources
+        .iter()
+        .map(|r| r[3].clone())
+        .chain(info.outputs.values().cloned())
+        .collect();
+    let found = kept::find(&aws, spec.name.as_str(), &in_use).await?;
+
     let out = printer.out();
     if global.output == OutputFormat::Json {
         let doc = serde_json::json!({
@@ -68,6 +86,8 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
                 "logical_id": r[0], "type": r[1], "status": r[2], "physical_id": r[3],
             })).collect::<Vec<_>>(),
             "last_failure": last_failure,
+            "kept_data": found.kept,
+            "unreadable_buckets": found.unreadable,
         });
         writeln!(out, "{doc}")?;
         return Ok(());
@@ -113,5 +133,30 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
         "{}",
         crate::table::table(["LOGICAL ID", "TYPE", "STATUS", "PHYSICAL ID"], &resources)
     )?;
+    write_kept(out, spec.name.as_str(), &found)?;
+    Ok(())
+}
+
+/// The data earlier deployments of `stack` kept, with what to do about it.
+fn write_kept(out: &mut dyn Write, stack: &str, found: &kept::Found) -> std::io::Result<()> {
+    if !found.kept.is_empty() {
+        writeln!(
+            out,
+            "\nKept by earlier deployments of `{stack}` (still billed; `stackctl up` of a new stack offers to reuse them, `stackctl down --delete-data` deletes them):"
+        )?;
+        for k in &found.kept {
+            writeln!(out, "  {}", k.line())?;
+        }
+    }
+    if !found.unreadable.is_empty() {
+        writeln!(
+            out,
+            "\nCould not read the tags of {} (a bucket kept by `{stack}` among them is not listed):",
+            crate::report::count(found.unreadable.len(), "bucket", "buckets")
+        )?;
+        for u in &found.unreadable {
+            writeln!(out, "  {u}")?;
+        }
+    }
     Ok(())
 }

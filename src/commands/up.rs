@@ -9,7 +9,8 @@ use crate::report::{self, Change};
 
 /// Runs `up` with progress, then prints the outputs.
 pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> Result<(), Error> {
-    let (_, spec) = super::load_spec(global, printer)?;
+    let (source, spec) = super::load_spec(global, printer)?;
+    // Rendered before connecting: a template that cannot be rendered needs no AWS to say so.
     let rendered = super::render_spec(global, &spec)?;
     let reporter = report::for_output(global.output, global.quiet);
     let ask = |changes: &[Change]| {
@@ -22,21 +23,31 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
     // Ctrl-C from here on says what this run changed: nothing before CreateStack or
     // ExecuteChangeSet (connecting, describing, the preflight, a change set being prepared).
     let progress = UpProgress::default();
-    let request = UpRequest {
-        yes: args.yes,
-        confirm: if interactive { Some(&ask) } else { None },
-        termination_protection: args.termination_protection,
-        continue_rollback: args.continue_rollback,
-        progress: Some(&progress),
-        ..super::up_request(&spec, &rendered)
-    };
+    let name = spec.name.to_string();
     let outcome = super::until_interrupted(
         async {
             let aws = super::aws_context::connect(global, &spec).await?;
+            // A new stack may reuse the data an earlier deployment of its name kept.
+            let (spec, rendered) =
+                match super::reuse::offer(&aws, global, args, &source, &spec, printer).await? {
+                    Some((_, reused)) => {
+                        let rendered = super::render_spec(global, &reused)?;
+                        (reused, rendered)
+                    }
+                    None => (spec.clone(), rendered),
+                };
             super::preflight(&aws, &spec, printer).await?;
+            let request = UpRequest {
+                yes: args.yes,
+                confirm: if interactive { Some(&ask) } else { None },
+                termination_protection: args.termination_protection,
+                continue_rollback: args.continue_rollback,
+                progress: Some(&progress),
+                ..super::up_request(&spec, &rendered)
+            };
             Ok(up(&aws, &request, reporter.as_ref()).await?)
         },
-        || DeployError::Interrupted(progress.stage().interruption(spec.name.as_str())).into(),
+        || DeployError::Interrupted(progress.stage().interruption(&name)).into(),
     )
     .await?;
     reporter.finished(&outcome);

@@ -4,6 +4,7 @@
 pub mod changeset;
 pub mod down;
 pub mod events;
+pub mod kept;
 pub mod progress;
 pub mod root_cause;
 pub mod stack;

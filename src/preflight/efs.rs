@@ -9,12 +9,14 @@ use crate::spec::Network;
 pub const CHECK: &str = "efs.existing_id";
 
 /// Reads the mount targets of `id` (EFS API reference, DescribeMountTargets; each mount
-/// target's `VpcId`) and compares their VPC with the stack's network.
+/// target's `VpcId`) and compares their VPC with the stack's network. `deployed_vpc` is the
+/// VPC a deployed stack created (its `VpcId` output): its own mount targets are there.
 pub async fn check_existing(
     efs: &aws_sdk_efs::Client,
     id: &str,
     network: &Network,
     create_mount_targets: bool,
+    deployed_vpc: Option<&str>,
 ) -> Result<Finding, AwsError> {
     let mut vpcs: Vec<String> = Vec::new();
     let mut marker = None;
@@ -51,20 +53,43 @@ pub async fn check_existing(
             break;
         }
     }
-    Ok(judge(id, &vpcs, network, create_mount_targets))
+    Ok(judge(
+        id,
+        &vpcs,
+        network,
+        create_mount_targets,
+        deployed_vpc,
+    ))
 }
 
-fn judge(id: &str, vpcs: &[String], network: &Network, create_mount_targets: bool) -> Finding {
+fn judge(
+    id: &str,
+    vpcs: &[String],
+    network: &Network,
+    create_mount_targets: bool,
+    deployed_vpc: Option<&str>,
+) -> Finding {
+    let elsewhere = vpcs.iter().find(|v| Some(v.as_str()) != deployed_vpc);
     match (network, vpcs.first()) {
-        (Network::Create(_), Some(vpc)) => Finding::fatal(
+        (Network::Create(_), Some(_)) if elsewhere.is_none() => Finding::ok(
             CHECK,
             format!(
-                "EFS file system {id} has mount targets in {vpc}; the stack creates a new VPC, and a file system has mount targets in one VPC at a time, so creating them would fail and roll back"
-            ),
-            format!(
-                "use that VPC (network.existing with vpc_id: {vpc}), or delete the file system's mount targets first"
+                "EFS file system {id} has its mount targets in the VPC the stack created, {}",
+                deployed_vpc.unwrap_or_default()
             ),
         ),
+        (Network::Create(_), Some(_)) => {
+            let vpc = elsewhere.expect("checked above");
+            Finding::fatal(
+                CHECK,
+                format!(
+                    "EFS file system {id} has mount targets in {vpc}; the stack creates a new VPC, and a file system has mount targets in one VPC at a time, so creating them would fail and roll back"
+                ),
+                format!(
+                    "use that VPC (network.existing with vpc_id: {vpc}), or delete the file system's mount targets first"
+                ),
+            )
+        }
         (Network::Existing(existing), _) if vpcs.iter().any(|v| v != existing.vpc_id.as_str()) => {
             let other = vpcs
                 .iter()
@@ -143,9 +168,28 @@ mod tests {
     #[tokio::test]
     async fn mount_targets_in_another_vpc_refuse_a_new_vpc_naming_it() {
         let client = mount_targets_in("vpc-0aaaaaaaaaaaaaaaa");
-        let f = check_existing(&client, FS, &created(), true).await.unwrap();
+        let f = check_existing(&client, FS, &created(), true, None)
+            .await
+            .unwrap();
         assert_eq!(f.severity, Severity::Fatal, "{f:?}");
         assert!(f.message.contains("vpc-0aaaaaaaaaaaaaaaa"), "{f:?}");
+        // Another deployed VPC does not make them the stack's.
+        let f = check_existing(&client, FS, &created(), true, Some("vpc-0bbbbbbbbbbbbbbbb"))
+            .await
+            .unwrap();
+        assert_eq!(f.severity, Severity::Fatal, "{f:?}");
+    }
+
+    /// A stack that reuses a kept file system (`up --reuse-data`) and created its VPC: on the
+    /// next `up` the mount targets it made are in that VPC, which is fine.
+    #[tokio::test]
+    async fn mount_targets_in_the_vpc_the_deployed_stack_created_are_its_own() {
+        let client = mount_targets_in("vpc-0aaaaaaaaaaaaaaaa");
+        let f = check_existing(&client, FS, &created(), true, Some("vpc-0aaaaaaaaaaaaaaaa"))
+            .await
+            .unwrap();
+        assert_eq!(f.severity, Severity::Ok, "{f:?}");
+        assert!(f.message.contains("the VPC the stack created"), "{f:?}");
     }
 
     #[tokio::test]
@@ -158,11 +202,11 @@ mod tests {
             })
         };
         let client = mount_targets_in("vpc-0aaaaaaaaaaaaaaaa");
-        let same = check_existing(&client, FS, &existing("vpc-0aaaaaaaaaaaaaaaa"), false)
+        let same = check_existing(&client, FS, &existing("vpc-0aaaaaaaaaaaaaaaa"), false, None)
             .await
             .unwrap();
         assert_eq!(same.severity, Severity::Ok, "{same:?}");
-        let other = check_existing(&client, FS, &existing("vpc-0bbbbbbbbbbbbbbbb"), false)
+        let other = check_existing(&client, FS, &existing("vpc-0bbbbbbbbbbbbbbbb"), false, None)
             .await
             .unwrap();
         assert_eq!(other.severity, Severity::Fatal, "{other:?}");
@@ -186,7 +230,9 @@ mod tests {
             )
         });
         let client = mock_client!(aws_sdk_efs, RuleMode::MatchAny, [&rule]);
-        let f = check_existing(&client, FS, &created(), true).await.unwrap();
+        let f = check_existing(&client, FS, &created(), true, None)
+            .await
+            .unwrap();
         assert_eq!(f.severity, Severity::Fatal, "{f:?}");
         assert!(f.message.contains("does not exist"), "{f:?}");
     }

@@ -133,12 +133,24 @@ pub async fn deploy_checks(aws: &Aws, spec: &StackSpec) -> Result<Vec<Finding>, 
     if let Some(efs) = &spec.efs
         && let Some(id) = &efs.existing_id
     {
+        // A deployed stack's own mount targets are in the VPC it created.
+        let deployed_vpc = match &spec.network {
+            Network::Create(_) => crate::deploy::stack::describe(aws, spec.name.as_str())
+                .await?
+                .and_then(|s| {
+                    s.outputs
+                        .get(crate::outputs::StackOutput::VpcId.name())
+                        .cloned()
+                }),
+            Network::Existing(_) => None,
+        };
         findings.push(
             efs::check_existing(
                 &aws.efs,
                 id.as_str(),
                 &spec.network,
                 efs.create_mount_targets,
+                deployed_vpc.as_deref(),
             )
             .await?,
         );

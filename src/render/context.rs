@@ -15,6 +15,8 @@ use crate::spec::{Network, StackSpec};
 pub struct StackContext {
     /// Stack name.
     pub stack_name: String,
+    /// The tag key naming the stack on the data it keeps ([`crate::deploy::kept::STACK_TAG`]).
+    pub stack_tag: &'static str,
     /// Template description.
     pub description: String,
     /// stackctl version that rendered the template.
@@ -520,6 +522,7 @@ impl StackContext {
 
         Ok(Self {
             stack_name: name.to_owned(),
+            stack_tag: crate::deploy::kept::STACK_TAG,
             description: format!(
                 "stackctl {name}: VPC, shared file systems, notebook and IAM role for distributed Mask R-CNN training"
             ),

@@ -9,6 +9,7 @@
 //! 3. every problem is reported with file, line:column, field path and what is allowed.
 
 mod diagnostic;
+pub mod edit;
 pub mod file;
 mod locate;
 pub mod scalars;
@@ -40,6 +41,8 @@ pub struct SpecSource {
     pub display: String,
     /// The file's contents.
     pub text: String,
+    /// The file it was read from; `None` for the embedded default.
+    pub path: Option<std::path::PathBuf>,
 }
 
 impl SpecSource {
@@ -48,6 +51,7 @@ impl SpecSource {
         Self {
             display: DEFAULT_STACK_NAME.to_owned(),
             text: DEFAULT_STACK_FILE.to_owned(),
+            path: None,
         }
     }
 
@@ -57,6 +61,7 @@ impl SpecSource {
         Ok(Self {
             display: path.display().to_string(),
             text,
+            path: Some(path.to_owned()),
         })
     }
 
@@ -267,6 +272,7 @@ mod tests {
         let minimal = SpecSource {
             display: "min".into(),
             text: format!("name: {}\n", spec.name),
+            path: None,
         }
         .load()
         .unwrap();
@@ -281,6 +287,7 @@ mod tests {
         let src = SpecSource {
             display: "x.yaml".into(),
             text: "# nothing\n---\n".into(),
+            path: None,
         };
         assert!(matches!(src.load(), Err(SpecError::Invalid { .. })));
     }

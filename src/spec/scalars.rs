@@ -177,6 +177,12 @@ fn check_tag_key(v: &str) -> Result<(), String> {
     if v.to_ascii_lowercase().starts_with("aws:") {
         return Err(format!("tag key `{v}` uses the reserved `aws:` prefix"));
     }
+    // stackctl finds kept data and its jobs by its own tags; a stack file must not fake them.
+    if v.to_ascii_lowercase().starts_with("stackctl:") {
+        return Err(format!(
+            "tag key `{v}` uses the `stackctl:` prefix, which stackctl reserves for its own tags"
+        ));
+    }
     check_tag_chars(v, "key")
 }
 
@@ -198,7 +204,7 @@ fn check_tag_chars(v: &str, what: &str) -> Result<(), String> {
 }
 
 checked_string!(
-    /// Tag key: 1..128 characters, not starting with `aws:`.
+    /// Tag key: 1..128 characters, not starting with `aws:` or `stackctl:`.
     TagKey,
     check_tag_key
 );

@@ -16,6 +16,7 @@ mod error_replies;
 mod images;
 mod jobs;
 mod jobs_models;
+mod kept_data;
 mod mpijob;
 mod preflight;
 mod render_matrix;

@@ -34,6 +34,7 @@ use self::interfaces::{Cleared, Scope};
 use self::retention::{Policies, Retention};
 use self::sweep::{Recorded, SweepError, SweepSettings};
 use super::DeployError;
+use super::kept::{self, Kept, KeptKind};
 use super::stack::{self, Phase, StackInfo};
 use super::target::Target;
 use super::up::Confirm;
@@ -148,21 +149,37 @@ pub async fn down(
         // Gone: check what the last deletion of this name left (an interrupted sweep, kept
         // data).
         let Some(id) = deleted else {
-            return Ok(outcome(
-                "ABSENT",
-                vec![format!(
-                    "stack `{}` does not exist; nothing to delete",
-                    req.stack
-                )],
-            ));
+            // No record left (never created, or deleted more than 90 days ago): the tags
+            // still tell what it kept.
+            let earlier = earlier_kept(aws, req.stack, &[], reporter).await?;
+            if earlier.is_empty() {
+                return Ok(outcome(
+                    "ABSENT",
+                    vec![format!(
+                        "stack `{}` does not exist; nothing to delete",
+                        req.stack
+                    )],
+                ));
+            }
+            if req.delete_data && !req.yes {
+                confirm(req, &plan_of(&[], &earlier, true))?;
+            }
+            req.progress.enter(Stage::Sweeping);
+            let mut notes = vec![format!(
+                "stack `{}` does not exist; it kept data that its tags still name",
+                req.stack
+            )];
+            notes.extend(handle_kept(aws, req, &kept_data(&[], &earlier, req.stack)).await?);
+            return Ok(outcome("ABSENT", notes));
         };
         reporter.notice(&format!(
             "stack `{}` does not exist (it was deleted); checking what it left behind",
             req.stack
         ));
         let recorded = record(aws, &id, true).await?;
+        let earlier = earlier_kept(aws, req.stack, &recorded, reporter).await?;
         if req.delete_data && !req.yes {
-            confirm(req, &plan_of(&recorded, true))?;
+            confirm(req, &plan_of(&recorded, &earlier, true))?;
         }
         req.progress.enter(Stage::Sweeping);
         let known = known_interfaces(aws, &recorded, None).await;
@@ -171,7 +188,7 @@ pub async fn down(
             "stack `{}` does not exist; it was deleted before",
             req.stack
         )];
-        notes.extend(after_delete(aws, req, &recorded, &scope, reporter).await?);
+        notes.extend(after_delete(aws, req, &recorded, &earlier, &scope, reporter).await?);
         return Ok(outcome("DELETE_COMPLETE", notes));
     };
     if info.termination_protection {
@@ -240,7 +257,8 @@ pub async fn down(
     }
 
     // The plan: what goes, what stays.
-    let plan = plan_of(&recorded, req.delete_data);
+    let earlier = earlier_kept(aws, req.stack, &recorded, reporter).await?;
+    let plan = plan_of(&recorded, &earlier, req.delete_data);
     reporter.change_set(&plan);
     for kept in recorded.iter().filter(|r| r.retention.kept()) {
         reporter.notice(&format!(
@@ -249,6 +267,18 @@ pub async fn down(
             kept.physical_id,
             kept.logical_id,
             kept.retention.reason()
+        ));
+    }
+    for k in &earlier {
+        reporter.notice(&format!(
+            "{} was kept by an earlier deployment of `{}` (found by its tags); {}",
+            k.line(),
+            req.stack,
+            if req.delete_data {
+                "--delete-data deletes it too"
+            } else {
+                "kept"
+            }
         ));
     }
     if !req.yes {
@@ -305,7 +335,7 @@ pub async fn down(
             "the stack deletion failed ({reason}); removing what blocks it, then deleting again"
         ));
     }
-    notes.extend(after_delete(aws, req, &recorded, &scope, reporter).await?);
+    notes.extend(after_delete(aws, req, &recorded, &earlier, &scope, reporter).await?);
     if first.is_some() {
         req.progress.enter(Stage::Deleting);
         if let Some(reason) = delete_and_wait(aws, &info, going, req, &scope, reporter).await? {
@@ -323,6 +353,7 @@ async fn after_delete(
     aws: &Aws,
     req: &DownRequest<'_>,
     recorded: &[Recorded],
+    earlier: &[Kept],
     scope: &Scope,
     reporter: &dyn Reporter,
 ) -> Result<Vec<String>, DeployError> {
@@ -349,53 +380,114 @@ async fn after_delete(
             notes.push(line);
         }
     }
-    for kept in recorded
+    notes.extend(handle_kept(aws, req, &kept_data(recorded, earlier, req.stack)).await?);
+    Ok(notes)
+}
+
+/// One piece of kept data that `down` reports, or with `--delete-data` deletes.
+struct KeptData {
+    kind: KeptKind,
+    id: String,
+    /// Why it is kept: the logical id and policy, or the earlier deployment.
+    why: String,
+}
+
+/// The kept data of the recorded stack, then what earlier deployments kept.
+fn kept_data(recorded: &[Recorded], earlier: &[Kept], stack: &str) -> Vec<KeptData> {
+    let recorded = recorded
         .iter()
         .filter(|r| r.retention.kept() && !r.physical_id.is_empty())
-    {
-        match kept.resource_type.as_str() {
-            "AWS::EFS::FileSystem" if sweep::exists(aws, kept).await? => {
+        .filter_map(|r| {
+            let kind = match r.resource_type.as_str() {
+                "AWS::S3::Bucket" => KeptKind::Bucket,
+                "AWS::EFS::FileSystem" => KeptKind::FileSystem,
+                _ => return None,
+            };
+            Some(KeptData {
+                kind,
+                id: r.physical_id.clone(),
+                why: format!("{}, {}", r.logical_id, r.retention.reason()),
+            })
+        });
+    let earlier = earlier.iter().map(|k| KeptData {
+        kind: k.kind,
+        id: k.id.clone(),
+        why: format!("kept by an earlier deployment of `{stack}`, found by its tags"),
+    });
+    recorded.chain(earlier).collect()
+}
+
+/// Reports each piece of kept data that still exists with the command that deletes it, or
+/// with `--delete-data` deletes it; the notes to return.
+async fn handle_kept(
+    aws: &Aws,
+    req: &DownRequest<'_>,
+    kept: &[KeptData],
+) -> Result<Vec<String>, DeployError> {
+    let mut notes = Vec::new();
+    for k in kept {
+        match k.kind {
+            KeptKind::FileSystem if sweep::file_system_exists(aws, &k.id).await? => {
                 if req.delete_data {
-                    sweep::delete_file_system_waiting(aws, &kept.physical_id, req.sweep)
+                    sweep::delete_file_system_waiting(aws, &k.id, req.sweep)
                         .await
                         .map_err(|e| sweep_error(req.stack, e))?;
-                    notes.push(format!(
-                        "deleted EFS file system {} (--delete-data)",
-                        kept.physical_id
-                    ));
+                    notes.push(format!("deleted EFS file system {} (--delete-data)", k.id));
                 } else {
                     notes.push(format!(
-                        "kept EFS file system {} ({}, {}); delete it with: stackctl down --delete-data (or aws efs delete-file-system --file-system-id {})",
-                        kept.physical_id,
-                        kept.logical_id,
-                        kept.retention.reason(),
-                        kept.physical_id
+                        "kept EFS file system {} ({}); delete it with: stackctl down --delete-data (or aws efs delete-file-system --file-system-id {})",
+                        k.id, k.why, k.id
                     ));
                 }
             }
-            "AWS::S3::Bucket" => {
+            KeptKind::FileSystem => {}
+            KeptKind::Bucket => {
                 if req.delete_data {
-                    let removed = bucket::delete_bucket(aws, &kept.physical_id, req.sweep)
+                    let removed = bucket::delete_bucket(aws, &k.id, req.sweep)
                         .await
                         .map_err(|e| sweep_error(req.stack, e))?;
                     notes.push(format!(
                         "deleted bucket {} and its {removed} object versions (--delete-data)",
-                        kept.physical_id
+                        k.id
                     ));
-                } else if bucket::exists(aws, &kept.physical_id).await? {
+                } else if bucket::exists(aws, &k.id).await? {
                     notes.push(format!(
-                        "kept data bucket {} ({}, {}); delete it with: stackctl down --delete-data (or aws s3 rb s3://{} --force)",
-                        kept.physical_id,
-                        kept.logical_id,
-                        kept.retention.reason(),
-                        kept.physical_id
+                        "kept data bucket {} ({}); delete it with: stackctl down --delete-data (or aws s3 rb s3://{} --force)",
+                        k.id, k.why, k.id
                     ));
                 }
             }
-            _ => {}
         }
     }
     Ok(notes)
+}
+
+/// What earlier deployments of this stack name kept (found by tags) that the recorded stack
+/// does not list; tags that could not be read are said.
+async fn earlier_kept(
+    aws: &Aws,
+    stack: &str,
+    recorded: &[Recorded],
+    reporter: &dyn Reporter,
+) -> Result<Vec<Kept>, AwsError> {
+    let listed: BTreeSet<String> = recorded
+        .iter()
+        .filter(|r| {
+            [KeptKind::Bucket, KeptKind::FileSystem]
+                .iter()
+                .any(|k| k.resource_type() == r.resource_type)
+        })
+        .map(|r| r.physical_id.clone())
+        .collect();
+    let found = kept::find(aws, stack, &listed).await?;
+    if !found.unreadable.is_empty() {
+        reporter.notice(&format!(
+            "could not read the tags of {} in the region, so a bucket of `{stack}` among them would not be found: {}",
+            crate::report::count(found.unreadable.len(), "bucket", "buckets"),
+            found.unreadable.join("; ")
+        ));
+    }
+    Ok(found.kept)
 }
 
 /// Asks, or refuses without a terminal.
@@ -415,7 +507,18 @@ fn confirm(req: &DownRequest<'_>, plan: &[Change]) -> Result<(), DeployError> {
 
 /// The resources that go: those the template does not keep, and with `--delete-data` the kept
 /// ones too.
-fn plan_of(recorded: &[Recorded], delete_data: bool) -> Vec<Change> {
+fn plan_of(recorded: &[Recorded], earlier: &[Kept], delete_data: bool) -> Vec<Change> {
+    let earlier = earlier.iter().filter(|_| delete_data).map(|k| Change {
+        action: "Remove".to_owned(),
+        logical_id: k.id.clone(),
+        resource_type: k.kind.resource_type().to_owned(),
+        replacement: None,
+        causes: vec![
+            "--delete-data".to_owned(),
+            "kept by an earlier deployment".to_owned(),
+        ],
+        needs_confirmation: true,
+    });
     recorded
         .iter()
         .filter(|r| !r.retention.kept() || delete_data)
@@ -431,6 +534,7 @@ fn plan_of(recorded: &[Recorded], delete_data: bool) -> Vec<Change> {
             },
             needs_confirmation: true,
         })
+        .chain(earlier)
         .collect()
 }
 

@@ -202,14 +202,7 @@ pub async fn exists(aws: &Aws, r: &Recorded) -> Result<bool, AwsError> {
             .await
             .map(|o| !o.mount_targets().is_empty())
             .map_err(|e| AwsError::from_sdk("DescribeMountTargets", e)),
-        "AWS::EFS::FileSystem" => aws
-            .efs
-            .describe_file_systems()
-            .file_system_id(id)
-            .send()
-            .await
-            .map(|o| !o.file_systems().is_empty())
-            .map_err(|e| AwsError::from_sdk("DescribeFileSystems", e)),
+        "AWS::EFS::FileSystem" => return file_system_exists(aws, id).await,
         "AWS::EC2::EIP" => Ok(address_of(aws, id).await?.is_some()),
         "AWS::EC2::RouteTable" => ec2
             .describe_route_tables()
@@ -251,6 +244,23 @@ pub async fn exists(aws: &Aws, r: &Recorded) -> Result<bool, AwsError> {
     match found {
         Err(err) if is_gone(&err) => Ok(false),
         other => other,
+    }
+}
+
+/// True when the EFS file system exists (in any state but gone).
+pub async fn file_system_exists(aws: &Aws, id: &str) -> Result<bool, AwsError> {
+    match aws
+        .efs
+        .describe_file_systems()
+        .file_system_id(id)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(!o.file_systems().is_empty()),
+        Err(e) => {
+            let err = AwsError::from_sdk("DescribeFileSystems", e);
+            if is_gone(&err) { Ok(false) } else { Err(err) }
+        }
     }
 }
 
