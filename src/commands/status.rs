@@ -15,7 +15,17 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
             writeln!(
                 printer.out(),
                 "{}",
-                serde_json::json!({"stack": spec.name, "status": "ABSENT"})
+                // The same keys as for a deployed stack: absent values are null, not missing.
+                serde_json::json!({
+                    "stack": spec.name,
+                    "id": null,
+                    "status": "ABSENT",
+                    "reason": null,
+                    "drift": null,
+                    "termination_protection": null,
+                    "resources": [],
+                    "last_failure": null,
+                })
             )?;
         } else {
             writeln!(printer.out(), "stack `{}` does not exist", spec.name)?;
