@@ -16,6 +16,7 @@ mod error_replies;
 mod images;
 mod jobs;
 mod jobs_models;
+mod json_output;
 mod mpijob;
 mod preflight;
 mod render_matrix;
