@@ -58,6 +58,15 @@ fn ndjson(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The value of `key` in the object `v`; panics when the key is missing (indexing would give
+/// null, hiding a key that is left out instead of null).
+#[track_caller]
+fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.as_object()
+        .and_then(|o| o.get(key))
+        .unwrap_or_else(|| panic!("no key `{key}` in {v}"))
+}
+
 /// `v` is an RFC 3339 time.
 #[track_caller]
 fn assert_time(v: &Value) {
@@ -82,7 +91,7 @@ fn assert_refused(out: &Output, reason: &str) {
     assert!(out.stderr.contains(reason), "{}", out.stderr);
     let err = doc_any(out);
     assert_eq!(
-        (err["ok"].clone(), err["exit_code"].clone()),
+        (get(&err, "ok").clone(), get(&err, "exit_code").clone()),
         (false.into(), 2.into())
     );
     assert!(err["error"].as_str().unwrap().contains(reason), "{err}");
@@ -133,11 +142,11 @@ fn file_producing_commands_put_the_text_in_a_string() {
 
     let init = doc(&stackctl(d, &["init", "s.yaml", "--output", "json"]));
     assert_eq!(init["path"], "s.yaml");
-    assert_eq!(init["stack_file"], Value::Null);
+    assert_eq!(get(&init, "stack_file"), &Value::Null);
     let written = fs_err::read_to_string(d.join("s.yaml")).unwrap();
     assert_eq!(init["bytes"], written.len());
     let to_stdout = doc(&stackctl(d, &["init", "-", "--output", "json"]));
-    assert_eq!(to_stdout["path"], Value::Null);
+    assert_eq!(get(&to_stdout, "path"), &Value::Null);
     assert_eq!(to_stdout["stack_file"], written.as_str());
     // An existing file: the error object, exit 2.
     let again = stackctl(d, &["init", "s.yaml", "--output", "json"]);
@@ -146,7 +155,7 @@ fn file_producing_commands_put_the_text_in_a_string() {
 
     let valid = doc(&stackctl(d, &["validate", "--output", "json"]));
     assert_eq!(
-        (valid["valid"].clone(), valid["stack"].clone()),
+        (get(&valid, "valid").clone(), get(&valid, "stack").clone()),
         (true.into(), "mask-rcnn".into())
     );
 
@@ -159,20 +168,20 @@ fn file_producing_commands_put_the_text_in_a_string() {
     assert_eq!(render["bytes"], template.len());
     assert_int(&render["resources"]);
     assert!(render["resources"].as_u64().unwrap() > 10, "{render}");
-    assert_eq!(render["out"], Value::Null);
+    assert_eq!(get(&render, "out"), &Value::Null);
     assert_eq!(render["stack"], "mask-rcnn");
     let to_file = doc(&stackctl(
         d,
         &["render", "--out", "t.yaml", "--output", "json"],
     ));
     assert_eq!(to_file["out"], "t.yaml");
-    assert_eq!(to_file["template"], Value::Null);
+    assert_eq!(get(&to_file, "template"), &Value::Null);
     assert_eq!(fs_err::read_to_string(d.join("t.yaml")).unwrap(), template);
 
     let plan = doc(&stackctl(d, &["plan", "--offline", "--output", "json"]));
     assert_eq!(plan["preview"]["kind"], "offline");
     assert_int(&plan["template_bytes"]);
-    assert_eq!(plan["account"], Value::Null);
+    assert_eq!(get(&plan, "account"), &Value::Null);
 
     let args = [
         "job",
@@ -188,16 +197,19 @@ fn file_producing_commands_put_the_text_in_a_string() {
     let manifest = job["manifest"].as_str().unwrap();
     assert!(manifest.contains("kind: MPIJob"), "{manifest}");
     assert_eq!(
-        (job["name"].clone(), job["namespace"].clone()),
+        (get(&job, "name").clone(), get(&job, "namespace").clone()),
         ("tensorpack".into(), "kubeflow".into())
     );
     assert_eq!(job["bytes"], manifest.len());
-    assert_eq!(job["out"], Value::Null);
+    assert_eq!(get(&job, "out"), &Value::Null);
     let mut to_file = args.to_vec();
     to_file.extend(["--out", "m.yaml"]);
     let job_file = doc(&stackctl(d, &to_file));
     assert_eq!(
-        (job_file["out"].clone(), job_file["manifest"].clone()),
+        (
+            get(&job_file, "out").clone(),
+            get(&job_file, "manifest").clone()
+        ),
         ("m.yaml".into(), Value::Null)
     );
     assert_eq!(fs_err::read_to_string(d.join("m.yaml")).unwrap(), manifest);
@@ -218,7 +230,10 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
     let absent = doc(&run(&["status"]));
     assert_eq!(absent["status"], "ABSENT");
     assert_eq!(
-        (absent["id"].clone(), absent["resources"].clone()),
+        (
+            get(&absent, "id").clone(),
+            get(&absent, "resources").clone()
+        ),
         (Value::Null, serde_json::json!([]))
     );
     // `outputs` without a stack: the error object only.
@@ -240,7 +255,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
     assert!(events.len() > 3, "{}", up.stdout);
     let result = events.last().unwrap();
     assert_eq!(
-        (result["event"].clone(), result["success"].clone()),
+        (get(result, "event").clone(), get(result, "success").clone()),
         ("result".into(), true.into())
     );
     assert!(
@@ -256,7 +271,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
     let status = doc(&run(&["status"]));
     assert_eq!(status["status"], "CREATE_COMPLETE");
     assert!(status["termination_protection"].is_boolean());
-    assert_eq!(status["last_failure"], Value::Null);
+    assert_eq!(get(&status, "last_failure"), &Value::Null);
     assert!(status["resources"].as_array().unwrap().len() > 10);
 
     // outputs: --output json means the JSON object; --format json is the same; a format that
@@ -308,7 +323,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
         findings
             .iter()
             .all(|f| f.as_object().unwrap().contains_key("fix")
-                && (f["fix"].is_null() || f["fix"].is_string())),
+                && (get(f, "fix").is_null() || f["fix"].is_string())),
         "{doctor}"
     );
 
@@ -339,9 +354,9 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
     ]));
     assert_eq!(
         (
-            dry["name"].clone(),
-            dry["dry_run"].clone(),
-            dry["arn"].clone()
+            get(&dry, "name").clone(),
+            get(&dry, "dry_run").clone(),
+            get(&dry, "arn").clone()
         ),
         ("js-1".into(), true.into(), Value::Null)
     );
@@ -367,7 +382,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
         "{sub}"
     );
     assert_eq!(
-        (sub["request"].clone(), sub["dry_run"].clone()),
+        (get(&sub, "request").clone(), get(&sub, "dry_run").clone()),
         (Value::Null, false.into())
     );
     assert_eq!(sub["model_uri"], dry["model_uri"]);
@@ -407,7 +422,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
     let both = ndjson(&waited);
     assert_eq!(both.len(), 2, "{}", waited.stdout);
     assert_eq!(
-        (both[0]["name"].clone(), both[1]["name"].clone()),
+        (get(&both[0], "name").clone(), get(&both[1], "name").clone()),
         ("js-2".into(), "js-2".into())
     );
     assert_eq!(both[1]["succeeded"], true);
@@ -419,20 +434,23 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
         assert_eq!(summary["name"], "js-1");
         assert_eq!(summary["status"], "Completed");
         assert_eq!(
-            (summary["succeeded"].clone(), summary["suspect"].clone()),
+            (
+                get(&summary, "succeeded").clone(),
+                get(&summary, "suspect").clone()
+            ),
             (true.into(), false.into())
         );
         assert_int(&summary["instances"]["count"]);
         assert_eq!(summary["instances"]["count"], 4);
         assert_int(&summary["max_run_seconds"]);
         assert_time(&summary["created"]);
-        assert!(summary["failure_reason"].is_null(), "{summary}");
+        assert!(get(&summary, "failure_reason").is_null(), "{summary}");
         assert!(
-            summary["spot_savings_percent"].is_null(),
+            get(&summary, "spot_savings_percent").is_null(),
             "on demand: {summary}"
         );
         assert_eq!(summary["channels"][0]["source_type"], "s3");
-        assert!(summary["channels"][0]["file_system_id"].is_null());
+        assert!(get(&summary["channels"][0], "file_system_id").is_null());
         assert_eq!(summary["log_group"], "/aws/sagemaker/TrainingJobs");
         assert!(summary["hyperparameters"].is_object());
         assert!(summary["failure_evidence"].as_array().unwrap().is_empty());
@@ -446,7 +464,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
         assert_time(&row["created"]);
         // Seconds are numbers (or null before SageMaker has them), never "1200 s".
         for key in ["training_seconds", "billable_seconds"] {
-            assert!(row[key].is_null() || row[key].is_i64(), "{key}: {row}");
+            assert!(get(row, key).is_null() || row[key].is_i64(), "{key}: {row}");
         }
         assert!(row.as_object().unwrap().contains_key("secondary_status"));
     }
@@ -478,7 +496,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
 
     let metrics = doc(&run(&["job", "metrics", "js-1", "--plot", "m.svg"]));
     assert_eq!(
-        (metrics["job"].clone(), metrics["model"].clone()),
+        (get(&metrics, "job").clone(), get(&metrics, "model").clone()),
         ("js-1".into(), "aws-samples".into())
     );
     assert_eq!(metrics["plot"], "m.svg");
@@ -489,7 +507,10 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
         .find(|m| m["metric"] == "fastrcnn_losses/box_loss")
         .unwrap_or_else(|| panic!("{metrics}"));
     assert_eq!(
-        (box_loss["latest"].clone(), box_loss["count"].clone()),
+        (
+            get(box_loss, "latest").clone(),
+            get(box_loss, "count").clone()
+        ),
         (0.4.into(), 2.into())
     );
     assert_time(&box_loss["latest_time"]);
@@ -504,7 +525,7 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
     }
     let none = doc(&run(&["job", "metrics", "js-2"]));
     assert_eq!(
-        (none["points"].clone(), none["plot"].clone()),
+        (get(&none, "points").clone(), get(&none, "plot").clone()),
         (serde_json::json!([]), Value::Null)
     );
 
@@ -571,9 +592,9 @@ async fn data_and_image_commands_print_json_against_the_emulator() {
     assert!(staged["seconds"].is_f64());
     assert_eq!(
         (
-            staged["efs"].clone(),
-            staged["fsx"].clone(),
-            staged["download"].clone()
+            get(&staged, "efs").clone(),
+            get(&staged, "fsx").clone(),
+            get(&staged, "download").clone()
         ),
         (Value::Null, Value::Null, Value::Null)
     );
@@ -585,7 +606,7 @@ async fn data_and_image_commands_print_json_against_the_emulator() {
     assert_eq!(status["objects"], 8);
     assert_int(&status["bytes"]);
     assert_eq!(
-        (status["efs"].clone(), status["fsx"].clone()),
+        (get(&status, "efs").clone(), get(&status, "fsx").clone()),
         (Value::Null, Value::Null)
     );
 
@@ -606,7 +627,7 @@ async fn data_and_image_commands_print_json_against_the_emulator() {
     let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-tensorpack:latest";
     assert_eq!(dry["image_uri"], uri);
     assert_eq!(
-        (dry["dry_run"].clone(), dry["push"].clone()),
+        (get(&dry, "dry_run").clone(), get(&dry, "push").clone()),
         (true.into(), true.into())
     );
     assert_eq!(dry["repository_action"], "would_create");
@@ -630,7 +651,10 @@ async fn data_and_image_commands_print_json_against_the_emulator() {
         ],
     ));
     assert_eq!(
-        (push["image_uri"].clone(), push["dry_run"].clone()),
+        (
+            get(&push, "image_uri").clone(),
+            get(&push, "dry_run").clone()
+        ),
         (uri.into(), false.into())
     );
     assert_eq!(push["repository_action"], "created");
@@ -664,7 +688,10 @@ async fn data_and_image_commands_print_json_against_the_emulator() {
         args.extend_from_slice(extra);
         let build = doc(&stackctl_aws(e, d, &args));
         assert_eq!(
-            (build["push"].clone(), build["repository_action"].clone()),
+            (
+                get(&build, "push").clone(),
+                get(&build, "repository_action").clone()
+            ),
             (false.into(), Value::Null)
         );
         assert_eq!(build["commands"].as_array().unwrap().len(), 2, "{build}");
