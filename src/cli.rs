@@ -112,9 +112,10 @@ pub enum Command {
     Image(ImageCommand),
     /// Print the stack's outputs.
     Outputs {
-        /// table (aligned text), json (one object), or env (`export NAME='value'` lines to eval).
-        #[arg(long, value_enum, default_value_t = OutputsFormat::Table)]
-        format: OutputsFormat,
+        /// table (aligned text), json (one object), or env (`export NAME='value'` lines to eval);
+        /// default: json with --output json, else table.
+        #[arg(long, value_enum)]
+        format: Option<OutputsFormat>,
     },
 }
 

@@ -64,6 +64,14 @@ pub enum Error {
     /// A training image could not be built or pushed.
     #[error(transparent)]
     Image(crate::image::ImageError),
+    /// A flag that cannot go with `--output json` (or STACKCTL_OUTPUT=json); nothing was done.
+    #[error("--output json cannot go with {flag}: {reason}")]
+    JsonConflict {
+        /// The flag, as given (`--format env`).
+        flag: String,
+        /// Why, and what works instead.
+        reason: String,
+    },
     /// A preflight check found that the operation would fail; nothing was changed.
     #[error("preflight: {}", .0.iter().filter(|f| f.severity == crate::preflight::Severity::Fatal).map(|f| format!("{}\n  fix: {}", f.message, f.fix.as_deref().unwrap_or(""))).collect::<Vec<_>>().join("\n"))]
     Preflight(Vec<crate::preflight::Finding>),
@@ -126,7 +134,10 @@ impl Error {
             | Self::OperationFailed { .. }
             | Self::Job(_)
             | Self::DoctorFatal(_) => ExitStatus::Failure,
-            Self::JobInput(_) | Self::Preflight(_) | Self::KeptData(_) => ExitStatus::BadInput,
+            Self::JobInput(_)
+            | Self::Preflight(_)
+            | Self::KeptData(_)
+            | Self::JsonConflict { .. } => ExitStatus::BadInput,
             Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,
             Self::Data(_) => ExitStatus::Failure,

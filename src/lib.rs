@@ -81,7 +81,9 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
         return commands::plan::run(&cli.global, args, printer);
     }
     match &cli.command {
-        Command::Init { path, force } => commands::init::run(path, *force, printer),
+        Command::Init { path, force } => {
+            commands::init::run(path, *force, commands::json(&cli.global), printer)
+        }
         Command::Validate => commands::validate::run(&cli.global, printer),
         Command::Render { out } => commands::render::run(&cli.global, out.as_deref(), printer),
         Command::Plan(_) => unreachable!("handled above"),

@@ -6,9 +6,21 @@ use crate::error::Error;
 use crate::printer::Printer;
 use crate::spec::{DEFAULT_STACK_FILE, LOCAL_STACK_FILE, SpecError};
 
-/// Writes the embedded default stack file to `path` (`-` for stdout).
-pub fn run(path: &Path, force: bool, printer: &mut Printer) -> Result<(), Error> {
-    if path == Path::new("-") {
+/// Writes the embedded default stack file to `path` (`-` for stdout); with `json`, stdout
+/// gets one object instead, the file's text in a string for `-` (docs/json-output.md).
+pub fn run(path: &Path, force: bool, json: bool, printer: &mut Printer) -> Result<(), Error> {
+    let to_stdout = path == Path::new("-");
+    let doc = || {
+        serde_json::json!({
+            "path": (!to_stdout).then_some(path),
+            "bytes": DEFAULT_STACK_FILE.len(),
+            "stack_file": to_stdout.then_some(DEFAULT_STACK_FILE),
+        })
+    };
+    if to_stdout {
+        if json {
+            return super::print_json(printer, &doc());
+        }
         printer.out().write_all(DEFAULT_STACK_FILE.as_bytes())?;
         return Ok(());
     }
@@ -30,6 +42,9 @@ pub fn run(path: &Path, force: bool, printer: &mut Printer) -> Result<(), Error>
             path.display(),
             path.display()
         ))?;
+    }
+    if json {
+        super::print_json(printer, &doc())?;
     }
     Ok(())
 }

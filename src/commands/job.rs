@@ -117,25 +117,55 @@ pub async fn submit(
         prices.currency, prices.region, prices.recorded
     ))?;
 
+    let name = &request.training_job_name;
+    let model = request::model_uri(&request.output_data_config.s3_output_path, name);
+    let json = super::json(global);
     if args.dry_run {
-        let json = serde_json::to_string_pretty(&request).unwrap_or_default();
-        writeln!(printer.out(), "{json}")?;
+        if json {
+            let doc = submitted_json(name, None, &model, Some(&request));
+            return super::print_json(printer, &doc);
+        }
+        let text = serde_json::to_string_pretty(&request).unwrap_or_default();
+        writeln!(printer.out(), "{text}")?;
         return Ok(());
     }
     let arn = submit::create(&aws, &request).await?;
-    let name = &request.training_job_name;
-    writeln!(printer.out(), "{name}")?;
-    let model = request::model_uri(&request.output_data_config.s3_output_path, name);
+    if json {
+        super::print_json(printer, &submitted_json(name, Some(&arn), &model, None))?;
+    } else {
+        writeln!(printer.out(), "{name}")?;
+    }
     printer.status(format_args!(
         "submitted {arn}\nthe model will be written to {model}"
     ))?;
     if args.wait {
-        return wait_with(global, &aws, name, printer).await;
+        // The submission is on stdout already: a wait cut short leaves the name to script on.
+        printer.flush()?;
+        let summary = wait_with(global, &aws, name, printer).await?;
+        print_summary(global, &summary, printer)?;
+        return succeeded(&summary);
     }
     printer.status(format_args!(
         "wait for it with:  stackctl job wait {name}\nfollow its logs:   stackctl job logs {name} --follow"
     ))?;
     Ok(())
+}
+
+/// The `job submit --output json` object (docs/json-output.md): `arn` is null with
+/// `--dry-run`, `request` (the CreateTrainingJob request) null without it.
+fn submitted_json(
+    name: &str,
+    arn: Option<&str>,
+    model_uri: &str,
+    request: Option<&request::TrainingJobRequest>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "arn": arn,
+        "model_uri": model_uri,
+        "dry_run": request.is_some(),
+        "request": request,
+    })
 }
 
 /// `<stack>-<model>-<YYYYMMDD-HHMMSS>-<mmm><xx>` (milliseconds and 8 bits from the clock's
@@ -181,9 +211,9 @@ use std::time::Duration;
 use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 
 use crate::aws::{Aws, AwsError};
-use crate::jobs::logs::LogReader;
+use crate::jobs::logs::{LogLine, LogReader};
 use crate::jobs::metrics;
-use crate::jobs::watch;
+use crate::jobs::watch::{self, JobSummary};
 
 fn model_of_tag(value: &str) -> Option<ModelName> {
     match value {
@@ -250,53 +280,70 @@ pub async fn list(global: &GlobalArgs, max: usize, printer: &mut Printer) -> Res
             continue;
         }
         let d = describe_job(&aws, job.training_job_name().unwrap_or_default()).await?;
-        rows.push([
-            d.training_job_name().unwrap_or_default().to_owned(),
-            tags.get("stackctl:model").cloned().unwrap_or_default(),
-            d.training_job_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            d.secondary_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            d.training_time_in_seconds()
-                .map_or("-".to_owned(), |s| format!("{s} s")),
-            d.billable_time_in_seconds()
-                .map_or("-".to_owned(), |s| format!("{s} s")),
-        ]);
+        rows.push(JobRow {
+            name: d.training_job_name().unwrap_or_default().to_owned(),
+            model: tags.get("stackctl:model").cloned(),
+            status: d.training_job_status().map(|s| s.as_str().to_owned()),
+            secondary_status: d.secondary_status().map(|s| s.as_str().to_owned()),
+            created: d.creation_time().and_then(|t| {
+                t.fmt(aws_sdk_sagemaker::primitives::DateTimeFormat::DateTime)
+                    .ok()
+            }),
+            training_seconds: d.training_time_in_seconds(),
+            billable_seconds: d.billable_time_in_seconds(),
+        });
     }
-    if global.output == crate::cli::OutputFormat::Json {
-        let doc: Vec<_> = rows
-            .iter()
-            .map(|r| serde_json::json!({"name": r[0], "model": r[1], "status": r[2], "secondary_status": r[3], "duration": r[4], "billable": r[5]}))
-            .collect();
-        writeln!(printer.out(), "{}", serde_json::Value::Array(doc))?;
-    } else {
-        write!(
-            printer.out(),
-            "{}",
-            crate::table::table(
-                [
-                    "NAME",
-                    "MODEL",
-                    "STATUS",
-                    "SECONDARY",
-                    "DURATION",
-                    "BILLABLE"
-                ],
-                &rows
-            )
-        )?;
+    if super::json(global) {
+        return super::print_json(printer, &rows);
     }
+    let seconds = |t: Option<i32>| t.map_or("-".to_owned(), |s| format!("{s} s"));
+    let text: Vec<[String; 6]> = rows
+        .into_iter()
+        .map(|r| {
+            [
+                r.name,
+                r.model.unwrap_or_default(),
+                r.status.unwrap_or_default(),
+                r.secondary_status.unwrap_or_default(),
+                seconds(r.training_seconds),
+                seconds(r.billable_seconds),
+            ]
+        })
+        .collect();
+    write!(
+        printer.out(),
+        "{}",
+        crate::table::table(
+            [
+                "NAME",
+                "MODEL",
+                "STATUS",
+                "SECONDARY",
+                "DURATION",
+                "BILLABLE"
+            ],
+            &text
+        )
+    )?;
     Ok(())
 }
 
+/// One job of `job list` (the `--output json` array's element, docs/json-output.md).
+#[derive(serde::Serialize)]
+struct JobRow {
+    name: String,
+    /// The stackctl:model tag.
+    model: Option<String>,
+    status: Option<String>,
+    secondary_status: Option<String>,
+    /// Creation time (RFC 3339).
+    created: Option<String>,
+    training_seconds: Option<i32>,
+    billable_seconds: Option<i32>,
+}
+
 /// The summary, reading the logs of a Completed job for evidence of failure.
-async fn summary(
-    aws: &Aws,
-    d: &DescribeTrainingJobOutput,
-    out: &mut dyn std::io::Write,
-) -> Result<bool, Error> {
+async fn summary(aws: &Aws, d: &DescribeTrainingJobOutput) -> Result<JobSummary, Error> {
     let lines = if d.training_job_status().map(|s| s.as_str()) == Some("Completed") {
         LogReader::default()
             .poll(aws, d.training_job_name().unwrap_or_default())
@@ -304,53 +351,77 @@ async fn summary(
     } else {
         Vec::new()
     };
-    Ok(watch::write_summary(d, &lines, out)?)
+    Ok(JobSummary::new(d, &lines))
+}
+
+/// The summary as text, or as one JSON object.
+fn print_summary(
+    global: &GlobalArgs,
+    summary: &JobSummary,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    if super::json(global) {
+        return super::print_json(printer, summary);
+    }
+    Ok(summary.write_text(printer.out())?)
+}
+
+/// Exit 1 unless the job really succeeded (after its summary is printed).
+fn succeeded(summary: &JobSummary) -> Result<(), Error> {
+    if summary.succeeded {
+        Ok(())
+    } else {
+        Err(Error::Job(format!(
+            "training job `{}` did not succeed",
+            summary.name
+        )))
+    }
 }
 
 /// `job describe`.
 pub async fn describe(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
     let (_, aws) = connect_for_jobs(global, printer).await?;
     let d = describe_job(&aws, name).await?;
-    summary(&aws, &d, printer.out()).await?;
-    Ok(())
+    print_summary(global, &summary(&aws, &d).await?, printer)
 }
 
 /// `job wait`: secondary status changes with elapsed time, then the summary.
 pub async fn wait(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
     let (_, aws) = connect_for_jobs(global, printer).await?;
-    wait_with(global, &aws, name, printer).await
+    let summary = wait_with(global, &aws, name, printer).await?;
+    print_summary(global, &summary, printer)?;
+    succeeded(&summary)
 }
 
+/// Waits for the job to end (status changes on stderr) and reads its summary.
 async fn wait_with(
     global: &GlobalArgs,
     aws: &Aws,
     name: &str,
     printer: &mut Printer,
-) -> Result<(), Error> {
+) -> Result<JobSummary, Error> {
     let waited = tokio::select! {
         d = watch::wait_for(aws, name, |secs, status| {
             let _ = printer.status(format_args!("{secs:>6} s  {status}"));
         }) => d?,
-        _ = tokio::signal::ctrl_c() => return interrupted(global, aws, name).await,
+        _ = tokio::signal::ctrl_c() => return Err(interrupted(global, aws, name).await),
     };
-    if summary(aws, &waited, printer.out()).await? {
-        Ok(())
-    } else {
-        Err(Error::Job(format!("training job `{name}` did not succeed")))
-    }
+    summary(aws, &waited).await
 }
 
 /// Ctrl-C during `wait`: ask on a terminal whether to stop the job; otherwise say it runs on.
-async fn interrupted(global: &GlobalArgs, aws: &Aws, name: &str) -> Result<(), Error> {
+async fn interrupted(global: &GlobalArgs, aws: &Aws, name: &str) -> Error {
     if super::aws_context::interactive(global)
         && super::aws_context::ask(&format!("\nstop training job `{name}` too?"))
     {
-        stop_job(aws, name).await?;
-        return Err(Error::Job(format!(
+        if let Err(e) = stop_job(aws, name).await {
+            return e;
+        }
+        return Error::Job(format!(
             "interrupted; asked SageMaker to stop `{name}` (it takes a few minutes; `stackctl job describe {name}` shows when)"
-        )));
+        ));
     }
-    Err(Error::JobInterrupted(name.to_owned()))
+    Error::JobInterrupted(name.to_owned())
 }
 
 async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
@@ -361,6 +432,12 @@ async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
 pub async fn stop(global: &GlobalArgs, name: &str, printer: &mut Printer) -> Result<(), Error> {
     let (_, aws) = connect_for_jobs(global, printer).await?;
     stop_job(&aws, name).await?;
+    if super::json(global) {
+        super::print_json(
+            printer,
+            &serde_json::json!({"name": name, "stop_requested": true}),
+        )?;
+    }
     printer.status(format_args!(
         "asked SageMaker to stop `{name}`; it stops within a few minutes (`stackctl job describe {name}` shows when)"
     ))?;
@@ -384,9 +461,10 @@ pub async fn logs(
         let skip = first.len().saturating_sub(n);
         first.drain(..skip);
     }
+    let json = super::json(global);
     let mut printed = first.len();
     for line in &first {
-        writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
+        write_log_line(printer, line, json)?;
     }
     printer.out().flush()?;
     let mut status = d
@@ -402,7 +480,7 @@ pub async fn logs(
             .unwrap_or_default();
         // After the end, this is the last read.
         for line in reader.poll(&aws, name).await? {
-            writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
+            write_log_line(printer, &line, json)?;
             printed += 1;
         }
         printer.out().flush()?;
@@ -422,6 +500,15 @@ pub async fn logs(
         };
         printer.status(format_args!("{why}"))?;
     }
+    Ok(())
+}
+
+/// `[algo-1] message`, or with `--output json` one NDJSON object per line.
+fn write_log_line(printer: &mut Printer, line: &LogLine, json: bool) -> Result<(), Error> {
+    if json {
+        return super::print_json(printer, line);
+    }
+    writeln!(printer.out(), "[{}] {}", line.host, line.message)?;
     Ok(())
 }
 
@@ -453,6 +540,7 @@ pub async fn metrics(
     let lines = reader.poll(&aws, name).await?;
     let by_host = metrics::extract_by_host(&profile, &lines);
     let series = metrics::merged(&by_host);
+    let json = super::json(global);
     if series.is_empty() {
         let read = if reader.streams_seen() == 0 {
             "it has no log streams yet".to_owned()
@@ -472,7 +560,20 @@ pub async fn metrics(
         printer.status(format_args!(
             "job `{name}` has no metric values yet: {read}{plot}"
         ))?;
+        if json {
+            super::print_json(printer, &metrics::json(name, &profile.name, &by_host, None))?;
+        }
         return Ok(());
+    }
+    if let Some(path) = plot {
+        fs_err::write(path, metrics::svg(name, &by_host)).map_err(|source| Error::WriteFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        printer.status(format_args!("wrote {}", path.display()))?;
+    }
+    if json {
+        return super::print_json(printer, &metrics::json(name, &profile.name, &by_host, plot));
     }
     let rows: Vec<[String; 3]> = series
         .iter()
@@ -486,13 +587,6 @@ pub async fn metrics(
         "{}",
         crate::table::table(["METRIC", "LATEST", "VALUES"], &rows)
     )?;
-    if let Some(path) = plot {
-        fs_err::write(path, metrics::svg(name, &by_host)).map_err(|source| Error::WriteFile {
-            path: path.to_owned(),
-            source,
-        })?;
-        printer.status(format_args!("wrote {}", path.display()))?;
-    }
     Ok(())
 }
 
@@ -542,7 +636,19 @@ pub fn render(
             path: path.clone(),
             source,
         })?,
+        None if super::json(global) => {}
         None => printer.out().write_all(manifest.as_bytes())?,
+    }
+    if super::json(global) {
+        // The manifest in a string: a JSON caller gets JSON, never YAML (docs/json-output.md).
+        let doc = serde_json::json!({
+            "name": options.name,
+            "namespace": options.namespace,
+            "out": args.out,
+            "bytes": manifest.len(),
+            "manifest": args.out.is_none().then_some(&manifest),
+        });
+        super::print_json(printer, &doc)?;
     }
     Ok(())
 }

@@ -25,6 +25,22 @@ use crate::spec::{LOCAL_STACK_FILE, SpecSource, StackSpec};
 
 use std::path::Path;
 
+/// True when the results go to stdout as JSON (`--output json`, docs/json-output.md).
+pub(crate) fn json(global: &GlobalArgs) -> bool {
+    global.output == crate::cli::OutputFormat::Json
+}
+
+/// Writes `value` as one line of JSON on stdout: every `--output json` result is one document
+/// per line, so a later error object (see `error_json` in lib.rs) is one more line.
+pub(crate) fn print_json(
+    printer: &mut Printer,
+    value: &impl serde::Serialize,
+) -> Result<(), Error> {
+    let text = serde_json::to_string(value).map_err(std::io::Error::other)?;
+    writeln!(printer.out(), "{text}")?;
+    Ok(())
+}
+
 /// Reads and validates the stack file every command uses, and says on stderr which one it is
 /// (hidden by `--quiet`): `--stack` (or STACKCTL_STACK), else `./stackctl.yaml` when there is
 /// one (the file `stackctl init` writes), else the embedded default. The one place that

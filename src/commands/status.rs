@@ -19,9 +19,16 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
             writeln!(
                 printer.out(),
                 "{}",
+                // The same keys as for a deployed stack: absent values are null, not missing.
                 serde_json::json!({
                     "stack": spec.name,
+                    "id": null,
                     "status": "ABSENT",
+                    "reason": null,
+                    "drift": null,
+                    "termination_protection": null,
+                    "resources": [],
+                    "last_failure": null,
                     "kept_data": found.kept,
                     "unreadable_buckets": found.unreadable,
                 })

@@ -21,6 +21,26 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Milliseconds since the epoch as RFC 3339 (`2026-12-02T03:05:00.123Z`).
+pub fn rfc3339_millis(ms: i64) -> String {
+    aws_sdk_sagemaker::primitives::DateTime::from_millis(ms)
+        .fmt(aws_sdk_sagemaker::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+/// The JSON shape of one log event (`job logs --output json`, a suspect job's evidence):
+/// `{"time": RFC 3339, "host": "algo-1", "message": "..."}`.
+impl serde::Serialize for LogLine {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("LogLine", 3)?;
+        s.serialize_field("time", &rfc3339_millis(self.timestamp))?;
+        s.serialize_field("host", &self.host)?;
+        s.serialize_field("message", &self.message)?;
+        s.end()
+    }
+}
+
 /// Reads a job's streams incrementally.
 #[derive(Debug, Default)]
 pub struct LogReader {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::logs::LogLine;
+use super::logs::{LogLine, rfc3339_millis};
 use super::profile::Profile;
 
 /// Every value of every metric, in time order: name -> [(ms since epoch, value)], all hosts.
@@ -63,6 +63,56 @@ pub fn merged(by_host: &HostSeries) -> Series {
             (name.clone(), all)
         })
         .collect()
+}
+
+/// The `job metrics --output json` document (docs/json-output.md): each metric's latest value
+/// and count, every point as `{metric, host, time (RFC 3339), value}` in time order, and the
+/// plot written (null without `--plot`).
+pub fn json(
+    job: &str,
+    model: &str,
+    by_host: &HostSeries,
+    plot: Option<&std::path::Path>,
+) -> serde_json::Value {
+    let metrics: Vec<serde_json::Value> = merged(by_host)
+        .iter()
+        .map(|(name, points)| {
+            let last = points.last();
+            serde_json::json!({
+                "metric": name,
+                "latest": last.map(|p| p.1),
+                "latest_time": last.map(|p| rfc3339_millis(p.0)),
+                "count": points.len(),
+            })
+        })
+        .collect();
+    let mut points: Vec<(i64, &String, &String, f64)> = by_host
+        .iter()
+        .flat_map(|(name, hosts)| {
+            hosts
+                .iter()
+                .flat_map(move |(host, pts)| pts.iter().map(move |(t, v)| (*t, name, host, *v)))
+        })
+        .collect();
+    points.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let points: Vec<serde_json::Value> = points
+        .into_iter()
+        .map(|(t, metric, host, value)| {
+            serde_json::json!({
+                "metric": metric,
+                "host": host,
+                "time": rfc3339_millis(t),
+                "value": value,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "job": job,
+        "model": model,
+        "metrics": metrics,
+        "points": points,
+        "plot": plot,
+    })
 }
 
 /// Chooses the metrics of a plot panel by name.
@@ -320,6 +370,46 @@ mod tests {
         assert_eq!(
             (nice_max(0.6), nice_max(0.3741), nice_max(2.5)),
             (1.0, 0.5, 5.0)
+        );
+    }
+
+    #[test]
+    fn json_points_in_time_order_with_rfc3339_times() {
+        let p = Profile::embedded(ModelName::Tensorpack).unwrap();
+        let line = |t: i64, host: &str, m: &str| LogLine {
+            timestamp: t,
+            host: host.into(),
+            message: m.into(),
+        };
+        let lines = [
+            line(
+                1_795_000_002_000,
+                "algo-1",
+                "fastrcnn_losses/box_loss: 0.25",
+            ),
+            line(
+                1_795_000_001_000,
+                "algo-2",
+                "fastrcnn_losses/box_loss: 0.50",
+            ),
+        ];
+        let v = json("job-1", "tensorpack", &extract_by_host(&p, &lines), None);
+        assert_eq!(
+            v["points"],
+            serde_json::json!([
+                {"metric": "fastrcnn_losses/box_loss", "host": "algo-2", "time": "2026-11-18T11:06:41Z", "value": 0.5},
+                {"metric": "fastrcnn_losses/box_loss", "host": "algo-1", "time": "2026-11-18T11:06:42Z", "value": 0.25},
+            ])
+        );
+        assert_eq!(
+            v["metrics"],
+            serde_json::json!([{"metric": "fastrcnn_losses/box_loss", "latest": 0.25, "latest_time": "2026-11-18T11:06:42Z", "count": 2}])
+        );
+        assert_eq!(v["plot"], serde_json::Value::Null);
+        let empty = json("job-1", "tensorpack", &HostSeries::new(), None);
+        assert_eq!(
+            (empty["metrics"].clone(), empty["points"].clone()),
+            (serde_json::json!([]), serde_json::json!([]))
         );
     }
 }

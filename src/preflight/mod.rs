@@ -49,8 +49,7 @@ pub struct Finding {
     pub severity: Severity,
     /// What was found.
     pub message: String,
-    /// What to do about it, when something needs doing.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What to do about it, when something needs doing (null in JSON otherwise).
     pub fix: Option<String>,
 }
 

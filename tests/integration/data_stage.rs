@@ -37,7 +37,12 @@ fn bytes(seed: usize, len: usize) -> Vec<u8> {
 
 /// A COCO-shaped tree: `train` + `val` small images, two annotation files, and a weights file
 /// of `weights` bytes. Returns relative path -> content.
-fn coco_tree(root: &Path, train: usize, val: usize, weights: usize) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn coco_tree(
+    root: &Path,
+    train: usize,
+    val: usize,
+    weights: usize,
+) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     for i in 0..train {
         files.insert(

@@ -18,7 +18,7 @@ use crate::support::root;
 
 /// A `docker` that appends `ARGS: ...` and `STDIN: ...` lines to `log` and exits with `code`
 /// when its first argument is `fail_on`.
-fn fake_docker(dir: &Path, fail_on: &str, code: i32) -> PathBuf {
+pub(crate) fn fake_docker(dir: &Path, fail_on: &str, code: i32) -> PathBuf {
     let path = dir.join("docker");
     let log = dir.join("docker.log");
     fs_err::write(

@@ -306,7 +306,11 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
 }
 
 /// Writes log lines for `job` as SageMaker does: one stream per host.
-async fn put_logs(config: &aws_config::SdkConfig, job: &str, lines: &[(&str, i64, &str)]) {
+pub(crate) async fn put_logs(
+    config: &aws_config::SdkConfig,
+    job: &str,
+    lines: &[(&str, i64, &str)],
+) {
     use aws_sdk_cloudwatchlogs::types::InputLogEvent;
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
     let _ = logs

@@ -16,6 +16,7 @@ mod error_replies;
 mod images;
 mod jobs;
 mod jobs_models;
+mod json_output;
 mod kept_data;
 mod mpijob;
 mod preflight;
