@@ -19,7 +19,10 @@ pub fn table<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String
             *w = (*w).max(cell.chars().count());
         }
     }
-    let widths = fit(natural, WIDTH - INDENT.len() - GAP.len() * N.saturating_sub(1));
+    let widths = fit(
+        natural,
+        WIDTH - INDENT.len() - GAP.len() * N.saturating_sub(1),
+    );
     let mut out = String::new();
     let mut line = |cells: [&str; N]| {
         let wrapped: Vec<Vec<String>> = cells
@@ -144,7 +147,11 @@ mod tests {
         let t = table(["ITEM", "VALUE", "NOTE"], &rows);
         let lines: Vec<&str> = t.lines().collect();
         for line in &lines {
-            assert!(line.chars().count() <= WIDTH, "{} > {WIDTH}: {line}", line.len());
+            assert!(
+                line.chars().count() <= WIDTH,
+                "{} > {WIDTH}: {line}",
+                line.len()
+            );
         }
         // The first column is narrow and keeps its width; on every line the gap before each
         // later column is blank, so the columns stay aligned.
@@ -170,7 +177,12 @@ mod tests {
         let arn_lines: String = lines
             .iter()
             .skip_while(|l| !l.contains("role"))
-            .map(|l| l[value_col..].get(..note_col - value_col - 2).unwrap_or(&l[value_col..]).trim())
+            .map(|l| {
+                l[value_col..]
+                    .get(..note_col - value_col - 2)
+                    .unwrap_or(&l[value_col..])
+                    .trim()
+            })
             .collect();
         assert_eq!(arn_lines, arn);
     }

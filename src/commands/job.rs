@@ -74,8 +74,8 @@ pub async fn submit(
         overrides: args.params.clone(),
         instance_type: args
             .instance_type
-            .clone()
-            .unwrap_or_else(|| defaults.instance_type.clone()),
+            .as_ref()
+            .map_or_else(|| defaults.instance_type.clone(), ToString::to_string),
         instance_count: args.instance_count.unwrap_or(defaults.count),
         volume_gib: defaults.volume_gib,
         max_run_seconds: max_run,
@@ -523,8 +523,8 @@ pub fn render(
         image,
         instance_type: args
             .instance_type
-            .clone()
-            .unwrap_or_else(|| defaults.instance_type.clone()),
+            .as_ref()
+            .map_or_else(|| defaults.instance_type.clone(), ToString::to_string),
         nodes: args.instance_count.unwrap_or(defaults.count),
         shared_fs: args.shared_fs,
         pvc: args.pvc.clone(),
