@@ -466,10 +466,10 @@ pub struct RenderJobArgs {
     /// Image URI (default: the stack file's jobs.images.<model>).
     #[arg(long, value_name = "URI")]
     pub image: Option<String>,
-    /// GPU node type, ml.<family>.<size> (default: as for `job submit`); sets the node
-    /// selector, GPUs per node and slotsPerWorker.
-    #[arg(long, value_name = "TYPE", value_parser = parse_instance_type)]
-    pub instance_type: Option<InstanceType>,
+    /// GPU node type, an EC2 type such as p4d.24xlarge (`ml.` is stripped; default: as for
+    /// `job submit`); sets the node selector, GPUs per node and slotsPerWorker.
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
     /// Worker nodes (default: as for `job submit`).
     #[arg(long, value_name = "N")]
     pub instance_count: Option<u32>,

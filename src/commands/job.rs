@@ -573,8 +573,8 @@ pub fn render(
         image,
         instance_type: args
             .instance_type
-            .as_ref()
-            .map_or_else(|| defaults.instance_type.clone(), ToString::to_string),
+            .clone()
+            .unwrap_or_else(|| defaults.instance_type.clone()),
         nodes: args.instance_count.unwrap_or(defaults.count),
         shared_fs: args.shared_fs,
         pvc: args.pvc.clone(),

@@ -112,9 +112,15 @@ async fn data(aws: &Aws, job: &JobUse<'_>) -> Vec<Finding> {
     };
     let via = match source {
         DataSourceKind::S3 => String::new(),
+        // A file system given with --file-system-id is assumed linked as the stack's is.
         DataSourceKind::Fsx => format!(
-            " (FSx {} serves the bucket through its data repository link)",
-            facts.fsx_id.as_deref().unwrap_or("-")
+            " (FSx {} serves the bucket through its data repository link{})",
+            facts.fsx_id.as_deref().unwrap_or("-"),
+            if job.own_file_system {
+                ", assumed to be the stack bucket's root as for the stack's own"
+            } else {
+                ""
+            }
         ),
         DataSourceKind::Efs => " (the source the stack's DataSync task copies to EFS)".to_owned(),
     };
