@@ -1277,6 +1277,26 @@ async fn submit_checks_the_data_and_the_image_before_it_launches() {
         no_image.stderr
     );
 
+    // A model with its own prefix and layout is told to stage with its --model.
+    let detectron2 = stackctl_aws(
+        e,
+        dir.path(),
+        &["job", "submit", "--model", "detectron2", "--dry-run"],
+    );
+    assert_eq!(detectron2.code, 2, "{}", detectron2.stderr);
+    for needle in [
+        format!("s3://{bucket}/detectron2/ does not hold the detectron2 layout"),
+        "missing file `coco/annotations/instances_train2017.json`".to_owned(),
+        "missing folder `coco/train2017/`".to_owned(),
+        "fix: stage it with `stackctl data stage --model detectron2 --from DIR`".to_owned(),
+    ] {
+        assert!(
+            detectron2.stderr.contains(&needle),
+            "{needle}:\n{}",
+            detectron2.stderr
+        );
+    }
+
     stage_job_inputs(&emulator, dir.path()).await;
     let dry = submit(&["--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
