@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit_code::EXIT_CODES_HELP;
+use crate::spec::scalars::InstanceType;
 
 /// Bootstrap an AWS account for distributed Mask R-CNN training, run the training, and tear it
 /// all down again.
@@ -56,6 +57,47 @@ pub struct GlobalArgs {
     /// AWS_ENDPOINT_URL works too.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+/// Global options given on the command line that the command run cannot use, refused with
+/// the reason (exit 2) rather than ignored: `init` writes the embedded stack file and calls no
+/// AWS API. Values from the environment (STACKCTL_STACK, ...) are not refused: they are meant
+/// for every command.
+pub fn refuse_inapplicable(matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+    let Some(("init", sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let reasons = [
+        (
+            "stack",
+            "--stack",
+            "init writes the file its PATH argument names (`stackctl init FILE`)",
+        ),
+        (
+            "templates",
+            "--templates",
+            "init writes the stack file only; templates are read by render, plan and up",
+        ),
+        (
+            "region",
+            "--region",
+            "init calls no AWS API (set `region:` in the file it writes)",
+        ),
+        ("profile", "--profile", "init calls no AWS API"),
+        ("endpoint_url", "--endpoint-url", "init calls no AWS API"),
+    ];
+    for (id, flag, why) in reasons {
+        if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            cmd.build();
+            let init = cmd.find_subcommand_mut("init").expect("init is a command");
+            return Err(init.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{flag} does not apply to `init`: {why}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Result format.
@@ -132,9 +174,10 @@ pub enum ImageCommand {
 /// `stackctl image build|push` options.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
-    /// The model whose image to build (tensorpack or aws-samples).
+    /// The model whose image to build (the others use an image AWS publishes, or one you
+    /// build yourself and name in jobs.images).
     #[arg(long, value_enum)]
-    pub model: JobModel,
+    pub model: ImageModel,
     /// Image tag (default: the profile's, `latest`).
     #[arg(long)]
     pub tag: Option<String>,
@@ -377,9 +420,9 @@ pub struct SubmitArgs {
     /// config key.
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,
-    /// Instance type (default: the stack file's jobs.instance_type).
-    #[arg(long, value_name = "TYPE")]
-    pub instance_type: Option<String>,
+    /// Instance type, ml.<family>.<size> (default: the stack file's jobs.instance_type).
+    #[arg(long, value_name = "TYPE", value_parser = parse_instance_type)]
+    pub instance_type: Option<InstanceType>,
     /// Instance count (default: the stack file's jobs.instance_count).
     #[arg(long, value_name = "N")]
     pub instance_count: Option<u32>,
@@ -404,9 +447,14 @@ pub struct SubmitArgs {
     /// Use this EFS or FSx file system instead of the stack's.
     #[arg(long, value_name = "fs-...")]
     pub file_system_id: Option<String>,
-    /// Print the exact CreateTrainingJob request as JSON and create nothing.
+    /// Run the checks `job submit` makes before launching (data layout, image, quota), print
+    /// the exact CreateTrainingJob request as JSON and create nothing.
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
+    /// Do not check the channel's data before launching (for data staged by other means, e.g.
+    /// written to EFS from an instance); the image and quota checks still run.
+    #[arg(long)]
+    pub skip_data_check: bool,
     /// After submitting, wait for the job as `job wait` does.
     #[arg(long)]
     pub wait: bool,
@@ -418,17 +466,18 @@ pub struct RenderJobArgs {
     /// What to render.
     #[arg(long, value_enum, default_value_t = RenderTarget::Mpijob)]
     pub target: RenderTarget,
-    /// Model profile.
+    /// Model profile (those that run as an MPIJob; the built-in object detection algorithm
+    /// runs on SageMaker only).
     #[arg(long, value_enum)]
-    pub model: JobModel,
+    pub model: MpiJobModel,
     /// A hyperparameter override, KEY=VALUE (repeatable), as for `job submit`.
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,
     /// Image URI (default: the stack file's jobs.images.<model>).
     #[arg(long, value_name = "URI")]
     pub image: Option<String>,
-    /// GPU node type (default: as for `job submit`); sets the node selector, GPUs per node and
-    /// slotsPerWorker.
+    /// GPU node type, an EC2 type such as p4d.24xlarge (`ml.` is stripped; default: as for
+    /// `job submit`); sets the node selector, GPUs per node and slotsPerWorker.
     #[arg(long, value_name = "TYPE")]
     pub instance_type: Option<String>,
     /// Worker nodes (default: as for `job submit`).
@@ -491,6 +540,47 @@ impl JobModel {
     }
 }
 
+/// Models whose training image `stackctl image` builds (templates/images/<model>/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageModel {
+    /// TensorPack Mask/Faster-RCNN.
+    Tensorpack,
+    /// aws-samples optimized Mask R-CNN.
+    AwsSamples,
+}
+
+impl ImageModel {
+    /// The model's name in stack files and profiles.
+    pub fn model(self) -> crate::spec::file::ModelName {
+        match self {
+            Self::Tensorpack => JobModel::Tensorpack.model(),
+            Self::AwsSamples => JobModel::AwsSamples.model(),
+        }
+    }
+}
+
+/// Models `job render` takes: the profiles with an `mpijob:` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MpiJobModel {
+    /// TensorPack Mask/Faster-RCNN.
+    Tensorpack,
+    /// aws-samples optimized Mask R-CNN.
+    AwsSamples,
+    /// Detectron2 on PyTorch.
+    Detectron2,
+}
+
+impl MpiJobModel {
+    /// The model's name in stack files and profiles.
+    pub fn model(self) -> crate::spec::file::ModelName {
+        match self {
+            Self::Tensorpack => JobModel::Tensorpack.model(),
+            Self::AwsSamples => JobModel::AwsSamples.model(),
+            Self::Detectron2 => JobModel::Detectron2.model(),
+        }
+    }
+}
+
 /// `90s`, `10m`, `2h`, `1d` (a number and one unit).
 fn parse_since(s: &str) -> Result<std::time::Duration, String> {
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
@@ -519,6 +609,17 @@ fn parse_host(s: &str) -> Result<String, String> {
             "`{s}` is not a training host: algo-1, algo-2, ... (as in the log prefix)"
         )),
     }
+}
+
+/// A SageMaker instance type, checked as the stack file checks `jobs.instance_type` (same
+/// message, same `allowed:` text), so `p3.16xlarge` is refused before any AWS call.
+fn parse_instance_type(s: &str) -> Result<InstanceType, String> {
+    s.parse::<InstanceType>().map_err(|e| {
+        format!(
+            "{e}\n  allowed: {}",
+            crate::spec::schema::allowed("jobs.instance_type")
+        )
+    })
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -557,4 +658,42 @@ pub enum OutputsFormat {
     Json,
     /// `export NAME='value'` lines for `eval`.
     Env,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::{ImageModel, JobModel, MpiJobModel};
+    use crate::jobs::profile::Profile;
+
+    /// `image --model` offers exactly the models with an image template, `job render --model`
+    /// exactly the profiles with an `mpijob:` section: the choices follow the templates.
+    #[test]
+    fn model_choices_follow_the_templates() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/images");
+        let mut with_image: Vec<String> = fs_err::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "common")
+            .collect();
+        with_image.sort();
+        let mut offered: Vec<String> = ImageModel::value_variants()
+            .iter()
+            .map(|m| m.model().as_str().to_owned())
+            .collect();
+        offered.sort();
+        assert_eq!(offered, with_image);
+
+        let with_mpijob: Vec<&str> = JobModel::value_variants()
+            .iter()
+            .filter(|m| Profile::embedded(m.model()).unwrap().mpijob.is_some())
+            .map(|m| m.model().as_str())
+            .collect();
+        let offered: Vec<&str> = MpiJobModel::value_variants()
+            .iter()
+            .map(|m| m.model().as_str())
+            .collect();
+        assert_eq!(offered, with_mpijob);
+    }
 }

@@ -25,8 +25,6 @@ pub mod table;
 
 use std::ffi::OsString;
 
-use clap::Parser;
-
 use cli::{Cli, Command, OutputFormat};
 use error::Error;
 use exit_code::ExitStatus;
@@ -38,7 +36,13 @@ pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     printer: &mut Printer,
 ) -> ExitStatus {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| {
+            cli::refuse_inapplicable(&matches)?;
+            <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+        });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // clap formats help, version and usage errors; usage errors are bad input (2).

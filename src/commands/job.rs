@@ -6,6 +6,8 @@ use crate::error::Error;
 use crate::jobs::profile::Profile;
 use crate::jobs::request::{self, DataSourceKind, JobOptions, MAX_RUN_SECONDS};
 use crate::jobs::submit::{self, SubmitError};
+use crate::preflight::Severity;
+use crate::preflight::job::JobUse;
 use crate::printer::Printer;
 use crate::spec::file::ModelName;
 
@@ -42,6 +44,8 @@ pub async fn submit(
         }
         facts.prefix = prefix.clone();
     }
+    let published_image =
+        !spec.jobs.images.contains_key(&model) && profile.image.registry.is_some();
     let image = match spec.jobs.images.get(&model) {
         Some(uri) => uri.to_string(),
         None => match &profile.image.registry {
@@ -74,8 +78,8 @@ pub async fn submit(
         overrides: args.params.clone(),
         instance_type: args
             .instance_type
-            .clone()
-            .unwrap_or_else(|| defaults.instance_type.clone()),
+            .as_ref()
+            .map_or_else(|| defaults.instance_type.clone(), ToString::to_string),
         instance_count: args.instance_count.unwrap_or(defaults.count),
         volume_gib: defaults.volume_gib,
         max_run_seconds: max_run,
@@ -85,6 +89,19 @@ pub async fn submit(
         }),
     };
     let request = request::build(&profile, &facts, &options).map_err(Error::JobInput)?;
+    let checks = JobUse {
+        profile: &profile,
+        facts: &facts,
+        data: args.data,
+        own_file_system: args.file_system_id.is_some(),
+        image: &options.image,
+        published_image,
+        instance_type: &options.instance_type,
+        instance_count: options.instance_count,
+        spot: options.spot.is_some(),
+        check_data: !args.skip_data_check,
+    };
+    before_launch(&aws, &checks, args.dry_run, printer).await?;
 
     let prices = Prices::embedded();
     let cost = match training_ceiling(
@@ -166,6 +183,39 @@ fn submitted_json(
         "dry_run": request.is_some(),
         "request": request,
     })
+}
+
+/// The checks before CreateTrainingJob (`--dry-run` runs them too): a fatal finding stops the
+/// submission (exit 2) with its fix; the others are status lines, a warning with its fix.
+async fn before_launch(
+    aws: &Aws,
+    job: &JobUse<'_>,
+    dry_run: bool,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let findings = crate::preflight::job::checks(aws, job).await;
+    if crate::preflight::any_fatal(&findings) {
+        return Err(Error::Preflight(findings));
+    }
+    let when = if dry_run {
+        "dry run, checked as a submission would be"
+    } else {
+        "checked before launching"
+    };
+    for f in &findings {
+        printer.status(format_args!(
+            "{when}: {} {}: {}",
+            f.severity.label(),
+            f.check,
+            f.message
+        ))?;
+        if f.severity == Severity::Warn
+            && let Some(fix) = &f.fix
+        {
+            printer.status(format_args!("  fix: {fix}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// `<stack>-<model>-<YYYYMMDD-HHMMSS>-<mmm><xx>` (milliseconds and 8 bits from the clock's

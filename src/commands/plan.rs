@@ -143,7 +143,11 @@ pub fn run(
 }
 
 fn write_cost(out: &mut dyn Write, cost: &Estimate) -> std::io::Result<()> {
-    writeln!(out, "\nEstimated cost (an estimate: {}):", cost.basis)?;
+    let heading = format!("Estimated cost (an estimate: {}):", cost.basis);
+    writeln!(out)?;
+    for line in crate::table::wrap(&heading, crate::table::WIDTH) {
+        writeln!(out, "{line}")?;
+    }
     let money = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), crate::cost::money);
     let mut rows: Vec<[String; 4]> = cost
         .lines

@@ -81,6 +81,9 @@ pub struct StackFacts {
     pub fsx_id: Option<String>,
     /// FSx mount name, read from the file system.
     pub fsx_mount_name: Option<String>,
+    /// DataSyncTaskArn: the task that copies the DataPrefix from S3 to EFS (its last run is
+    /// what `job submit` can check of EFS, whose files no AWS API lists).
+    pub datasync_task: Option<String>,
 }
 
 /// What the user asked for, after defaults.
@@ -538,6 +541,7 @@ mod tests {
             efs_id: Some("fs-0123abcd".into()),
             fsx_id: Some("fs-0fedcba987654321f".into()),
             fsx_mount_name: Some("abcdefgh".into()),
+            datasync_task: None,
         }
     }
 

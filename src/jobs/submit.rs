@@ -18,6 +18,7 @@ use aws_sdk_sagemaker::types as sm;
 use super::request::{StackFacts, TrainingJobRequest};
 use crate::aws::{Attempts, Aws, AwsError};
 use crate::deploy::stack;
+use crate::outputs::StackOutput;
 
 /// How far SageMaker's clock may be behind ours when a job is recognised as created by this
 /// submission (SigV4 refuses requests signed more than 5 minutes off).
@@ -76,6 +77,10 @@ pub async fn stack_facts(
         efs_id: info.outputs.get("EfsFileSystemId").cloned(),
         fsx_id: info.outputs.get("FsxFileSystemId").cloned(),
         fsx_mount_name: None,
+        datasync_task: info
+            .outputs
+            .get(StackOutput::DataSyncTaskArn.name())
+            .cloned(),
     };
     if let Some(id) = file_system_id {
         if fsx {
@@ -510,6 +515,7 @@ mod tests {
             efs_id: Some("fs-0123abcd".into()),
             fsx_id: None,
             fsx_mount_name: None,
+            datasync_task: None,
         };
         let options = JobOptions {
             name: "job-1".into(),

@@ -22,8 +22,13 @@ pub async fn check(ecr: &aws_sdk_ecr::Client, model: &str, uri: &ImageUri) -> Fi
             format!("{model}: {uri} is not in a private ECR registry; it cannot be looked up here"),
         );
     };
-    let push =
-        format!("push it with `stackctl image push --model {model}`, or fix jobs.images.{model}");
+    // Only the models with an image template can be pushed by stackctl.
+    let push = match <crate::cli::ImageModel as clap::ValueEnum>::from_str(model, false) {
+        Ok(_) => format!(
+            "push it with `stackctl image push --model {model}`, or fix jobs.images.{model}"
+        ),
+        Err(_) => format!("push an image for {model} to ECR and name it in jobs.images.{model}"),
+    };
     let (registry, repo) = (image.account, image.repository);
     let id = match image.reference {
         EcrReference::Tag(tag) => ImageIdentifier::builder().image_tag(tag).build(),

@@ -4,6 +4,7 @@
 
 pub mod efs;
 pub mod image;
+pub mod job;
 pub mod network;
 pub mod quotas;
 pub mod zones;
@@ -30,7 +31,8 @@ pub enum Severity {
 }
 
 impl Severity {
-    fn label(self) -> &'static str {
+    /// `ok`, `warn`, `cannot check` or `FATAL`, as findings are printed.
+    pub fn label(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Warn => "warn",

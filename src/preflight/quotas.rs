@@ -14,6 +14,9 @@ pub const TRAINING: &str = "quota.training";
 /// Check name of the notebook quota.
 pub const NOTEBOOK: &str = "quota.notebook";
 
+/// Attempts per Service Quotas call.
+const QUOTA_ATTEMPTS: u32 = 2;
+
 /// SageMaker's quotas: (name, code, value); the applied values, and the defaults of quotas
 /// that have none (the Service Quotas API reference, ListServiceQuotas: "If the applied quota
 /// value is not available for a quota, the quota is not retrieved"; ListAWSDefaultServiceQuotas
@@ -21,6 +24,19 @@ pub const NOTEBOOK: &str = "quota.notebook";
 pub async fn sagemaker_quotas(
     client: &aws_sdk_servicequotas::Client,
 ) -> Result<Vec<(String, String, f64)>, AwsError> {
+    // The quotas are advisory (unreadable, they are a warning): one retry, not the long
+    // backoff of the commands' other calls, so a Service Quotas outage (or an endpoint
+    // without it) does not hold `job submit` for many seconds.
+    let client = aws_sdk_servicequotas::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .retry_config(
+                aws_sdk_servicequotas::config::retry::RetryConfig::standard()
+                    .with_max_attempts(QUOTA_ATTEMPTS),
+            )
+            .build(),
+    );
     let mut pages = client
         .list_service_quotas()
         .service_code("sagemaker")

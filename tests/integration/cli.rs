@@ -375,3 +375,167 @@ fn docs_stack_file_md_documents_every_key_with_its_default() {
         "docs/stack-file.md is out of date: {missing:#?}"
     );
 }
+
+/// Options that cannot apply are not offered, or are refused with the reason (issue 12, item
+/// 11): `image` offers only the models it has an image for, `job render` only those that run
+/// as an MPIJob, and `init`, which calls no AWS API, refuses the AWS options.
+#[test]
+fn options_that_cannot_apply_are_not_offered_or_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, offered, not_offered) in [
+        (
+            &["image", "push", "--help"][..],
+            &["tensorpack", "aws-samples"][..],
+            &["object-detection", "detectron2"][..],
+        ),
+        (
+            &["job", "render", "--help"],
+            &["tensorpack", "aws-samples", "detectron2"],
+            &["object-detection"],
+        ),
+    ] {
+        let help = stackctl(dir.path(), args);
+        assert_eq!(help.code, 0, "{}", help.stderr);
+        for model in offered {
+            assert!(
+                help.stdout.contains(&format!("- {model}:")),
+                "{args:?}: {model}:\n{}",
+                help.stdout
+            );
+        }
+        for model in not_offered {
+            assert!(
+                !help.stdout.contains(model),
+                "{args:?} offers {model}:\n{}",
+                help.stdout
+            );
+        }
+    }
+    for args in [
+        &["image", "push", "--model", "object-detection", "--dry-run"][..],
+        &["job", "render", "--model", "object-detection"],
+    ] {
+        let out = stackctl(dir.path(), args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("invalid value 'object-detection' for '--model <MODEL>'"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    for (args, says) in [
+        (
+            &["init", "-", "--endpoint-url", "http://127.0.0.1:1"][..],
+            "--endpoint-url does not apply to `init`: init calls no AWS API",
+        ),
+        (
+            &["--region", "us-west-2", "init", "-"],
+            "--region does not apply to `init`: init calls no AWS API (set `region:` in the file it writes)",
+        ),
+        (
+            &["init", "--profile", "p", "-"],
+            "--profile does not apply to `init`",
+        ),
+        (
+            &["--stack", "mine.yaml", "init"],
+            "--stack does not apply to `init`: init writes the file its PATH argument names (`stackctl init FILE`)",
+        ),
+    ] {
+        let out = stackctl(dir.path(), args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?} wrote {}", out.stdout);
+    }
+    assert!(
+        !dir.path().join("stackctl.yaml").exists(),
+        "nothing was written"
+    );
+    // The environment's stack file is for every command; init still writes.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackctl"));
+    let env_ok = cmd
+        .args(["init", "-"])
+        .env("STACKCTL_STACK", "elsewhere.yaml")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        env_ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&env_ok.stderr)
+    );
+}
+
+/// `job submit --instance-type` is checked as the stack file's jobs.instance_type is: the same
+/// message and `allowed:` line, exit 2, before any AWS call (no endpoint is given). (`job
+/// render` takes EKS node types, p4d.24xlarge, checked against its GPU table.)
+#[test]
+fn instance_type_flags_are_checked_as_the_stack_file_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "bad.yaml",
+        "name: t\njobs:\n  instance_type: p3.16xlarge\n",
+    );
+    let from_file = stackctl(dir.path(), &["--stack", file.to_str().unwrap(), "validate"]);
+    assert_eq!(from_file.code, 2, "{}", from_file.stderr);
+    let message = "`p3.16xlarge` is not a SageMaker instance type\n  allowed: a SageMaker instance type: ml.<family>.<size>, e.g. ml.p3.16xlarge";
+    assert!(from_file.stderr.contains(message), "{}", from_file.stderr);
+    let args = [
+        "job",
+        "submit",
+        "--model",
+        "tensorpack",
+        "--instance-type",
+        "p3.16xlarge",
+    ];
+    let out = stackctl(dir.path(), &args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("invalid value 'p3.16xlarge' for '--instance-type <TYPE>'")
+            && out.stderr.contains(message),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Every line of a real command's tables fits 100 columns (issue 12, item 11): `plan
+/// --offline` prints the resources, outputs and the cost table, whose notes are the widest.
+#[test]
+fn plan_output_fits_100_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stackctl(dir.path(), &["plan", "--offline"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Estimated cost"), "{}", out.stdout);
+    let wide: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.chars().count() > 100)
+        .collect();
+    assert!(
+        wide.is_empty(),
+        "lines over 100 columns:\n{}",
+        wide.join("\n")
+    );
+    // The EFS note wraps inside its column: its continuation starts under the NOTE heading.
+    let note_col = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("NOTE"))
+        .unwrap()
+        .find("NOTE")
+        .unwrap();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let efs = lines
+        .iter()
+        .position(|l| l.contains("EFS storage"))
+        .unwrap();
+    let next = lines[efs + 1];
+    assert!(
+        next[..note_col].trim().is_empty() && !next[note_col..].starts_with(' '),
+        "{}\n{next}",
+        lines[efs]
+    );
+}

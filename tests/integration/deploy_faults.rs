@@ -107,6 +107,8 @@ async fn full_cycle_through_faults(seed: u64) {
         again.stdout
     );
 
+    // What `job submit` checks before launching (data, images), staged past the proxy.
+    crate::jobs::stage_job_inputs(&emulator, dir.path()).await;
     // Both Mask R-CNN models, as the jobs tests submit them: tensorpack reading EFS, aws-samples
     // on managed spot reading S3.
     let tensorpack = format!("tp-faults-{seed}");

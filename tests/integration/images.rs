@@ -206,9 +206,13 @@ async fn push_creates_the_repository_logs_in_on_stdin_builds_and_pushes() {
         ],
     );
     assert_eq!(none.code, 2, "{}", none.stderr);
+    // Not offered at all (issue 12, item 11): clap names the models that have an image.
     assert!(
         none.stderr
-            .contains("model `detectron2` has no image to build here"),
+            .contains("invalid value 'detectron2' for '--model <MODEL>'")
+            && none
+                .stderr
+                .contains("[possible values: tensorpack, aws-samples]"),
         "{}",
         none.stderr
     );

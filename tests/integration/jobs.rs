@@ -3,8 +3,90 @@
 //! (The emulator does not echo MetricDefinitions and has no FSx mount name; those paths are
 //! covered by the unit tests in src/jobs/.)
 
+use std::path::Path;
+
 use crate::deploy_up::stackctl_aws;
 use crate::support::emulator::Emulator;
+
+/// Small trees in each model's layout (templates/jobs/<model>.yaml, data_layout), by the
+/// `data stage` arguments that stage them: Mask R-CNN's COCO tree under the stack's
+/// DataPrefix, detectron2's coco/ and object detection's RecordIO folders under their own.
+const JOB_DATA: &[(&[&str], &[&str])] = &[
+    (
+        &[],
+        &[
+            "train2017/000000000009.jpg",
+            "val2017/000000000139.jpg",
+            "annotations/instances_train2017.json",
+            "annotations/instances_val2017.json",
+            "pretrained-models/ImageNet-R50-AlignPadding.npz",
+        ],
+    ),
+    (
+        &["--model", "detectron2"],
+        &[
+            "coco/train2017/000000000009.jpg",
+            "coco/val2017/000000000139.jpg",
+            "coco/annotations/instances_train2017.json",
+            "coco/annotations/instances_val2017.json",
+        ],
+    ),
+    (
+        &["--model", "object-detection"],
+        &["train/train.rec", "validation/val.rec"],
+    ),
+];
+
+/// The ECR repositories the profiles' default images name in the stack's account.
+const JOB_IMAGES: [&str; 3] = [
+    "mask-rcnn-tensorpack",
+    "mask-rcnn-aws-samples",
+    "detectron2-sagemaker",
+];
+
+/// What `job submit` checks before it launches (issue 12, item 4), made real in the emulator
+/// for the stack of `dir`: each model's layout staged with `stackctl data stage` (so the check
+/// reads data the way it is staged), and the profiles' default images pushed to ECR (a
+/// minimal manifest, as `docker push` would leave).
+pub async fn stage_job_inputs(emulator: &Emulator, dir: &Path) {
+    for (i, (flags, files)) in JOB_DATA.iter().enumerate() {
+        let tree = dir.join(format!("job-data-{i}"));
+        for rel in *files {
+            let body: &[u8] = if rel.ends_with(".json") { b"{}" } else { b"x" };
+            crate::support::write(&tree, rel, std::str::from_utf8(body).unwrap());
+        }
+        let tree = tree.to_string_lossy().into_owned();
+        let args = [&["data", "stage", "--to", "s3", "--from", &tree][..], flags].concat();
+        let out = stackctl_aws(Some(emulator), dir, &args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    }
+    let ecr = aws_sdk_ecr::Client::new(&emulator.sdk_config().await);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 2,
+            "digest": format!("sha256:{}", "0".repeat(64)),
+        },
+        "layers": [],
+    })
+    .to_string();
+    for repository in JOB_IMAGES {
+        ecr.create_repository()
+            .repository_name(repository)
+            .send()
+            .await
+            .unwrap();
+        ecr.put_image()
+            .repository_name(repository)
+            .image_manifest(&manifest)
+            .image_tag("latest")
+            .send()
+            .await
+            .unwrap();
+    }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn submit_builds_the_request_from_the_stack_outputs() {
@@ -13,6 +95,7 @@ async fn submit_builds_the_request_from_the_stack_outputs() {
     let e = Some(&emulator);
     let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
     assert_eq!(up.code, 0, "{}", up.stderr);
+    stage_job_inputs(&emulator, dir.path()).await;
     let outputs = crate::deploy_up::result_of(&up)["outputs"].clone();
     let out = |k: &str| outputs[k].as_str().unwrap().to_owned();
 
@@ -356,6 +439,7 @@ async fn logs_metrics_wait_and_list_follow_the_jobs_of_the_stack() {
     let dir = tempfile::tempdir().unwrap();
     let e = Some(&emulator);
     assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    stage_job_inputs(&emulator, dir.path()).await;
     for name in ["as-bad", "as-good"] {
         let sub = stackctl_aws(
             e,
@@ -592,6 +676,7 @@ async fn every_data_source_read_back_and_the_dry_run_is_what_is_sent() {
     let e = Some(&emulator);
     let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
     assert_eq!(up.code, 0, "{}", up.stderr);
+    stage_job_inputs(&emulator, dir.path()).await;
     let outputs = crate::deploy_up::result_of(&up)["outputs"].clone();
     let out = |k: &str| outputs[k].as_str().unwrap().to_owned();
     let config = emulator.sdk_config().await;
@@ -935,6 +1020,7 @@ async fn logs_follow_merges_four_hosts_and_picks_up_a_late_stream() {
     let dir = tempfile::tempdir().unwrap();
     let e = Some(&emulator);
     assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    stage_job_inputs(&emulator, dir.path()).await;
     assert_eq!(
         stackctl_aws(
             e,
@@ -1056,6 +1142,7 @@ async fn ctrl_c_during_wait_says_the_job_keeps_running() {
     let dir = tempfile::tempdir().unwrap();
     let e = Some(&emulator);
     assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    stage_job_inputs(&emulator, dir.path()).await;
     assert_eq!(
         stackctl_aws(
             e,
@@ -1127,4 +1214,154 @@ fn in_progress_while(
             body
         }
     })
+}
+
+/// `job submit` checks before it launches (issue 12, item 4): on AWS a job without its data or
+/// image fails only after its instances were provisioned and billed. An empty prefix exits 2
+/// naming every missing path and the command that stages them, with `--dry-run` too; so does
+/// a missing image once the data check is skipped; staged, the checks pass and say so; one
+/// missing file is named alone. Nothing is created by a refused submission.
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_checks_the_data_and_the_image_before_it_launches() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let bucket = crate::deploy_up::result_of(&up)["outputs"]["DataBucket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("s3://{bucket}/mask-rcnn/sagemaker/input/train/");
+    let submit = |extra: &[&str]| {
+        let args = [
+            &["job", "submit", "--model", "tensorpack", "--name", "chk-1"][..],
+            extra,
+        ]
+        .concat();
+        stackctl_aws(e, dir.path(), &args)
+    };
+
+    for extra in [&[][..], &["--dry-run"]] {
+        let empty = submit(extra);
+        assert_eq!(empty.code, 2, "{extra:?}: {}", empty.stderr);
+        assert!(empty.stdout.is_empty(), "{extra:?}: {}", empty.stdout);
+        for needle in [
+            format!("{url} does not hold the tensorpack layout"),
+            "missing file `annotations/instances_train2017.json`".to_owned(),
+            "missing file `annotations/instances_val2017.json`".to_owned(),
+            "missing file `pretrained-models/ImageNet-R50-AlignPadding.npz`".to_owned(),
+            "missing folder `train2017/`".to_owned(),
+            "missing folder `val2017/`".to_owned(),
+            "fix: stage it with `stackctl data stage --from DIR`".to_owned(),
+            "--skip-data-check".to_owned(),
+        ] {
+            assert!(
+                empty.stderr.contains(&needle),
+                "{extra:?}: {needle}:\n{}",
+                empty.stderr
+            );
+        }
+    }
+    // Data staged by other means: the data check is skipped, the image is still looked up.
+    let no_image = submit(&["--skip-data-check", "--dry-run"]);
+    assert_eq!(no_image.code, 2, "{}", no_image.stderr);
+    assert!(
+        no_image.stderr.contains(
+            "tensorpack: repository mask-rcnn-tensorpack does not exist in registry 123456789012"
+        ) && no_image
+            .stderr
+            .contains("fix: push it with `stackctl image push --model tensorpack`"),
+        "{}",
+        no_image.stderr
+    );
+    assert!(
+        !no_image.stderr.contains("does not hold"),
+        "{}",
+        no_image.stderr
+    );
+
+    // A model with its own prefix and layout is told to stage with its --model.
+    let detectron2 = stackctl_aws(
+        e,
+        dir.path(),
+        &["job", "submit", "--model", "detectron2", "--dry-run"],
+    );
+    assert_eq!(detectron2.code, 2, "{}", detectron2.stderr);
+    for needle in [
+        format!("s3://{bucket}/detectron2/ does not hold the detectron2 layout"),
+        "missing file `coco/annotations/instances_train2017.json`".to_owned(),
+        "missing folder `coco/train2017/`".to_owned(),
+        "fix: stage it with `stackctl data stage --model detectron2 --from DIR`".to_owned(),
+    ] {
+        assert!(
+            detectron2.stderr.contains(&needle),
+            "{needle}:\n{}",
+            detectron2.stderr
+        );
+    }
+
+    stage_job_inputs(&emulator, dir.path()).await;
+    let dry = submit(&["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    for needle in [
+        format!("dry run, checked as a submission would be: ok data: {url} holds the tensorpack layout (5 objects)"),
+        "dry run, checked as a submission would be: ok image: tensorpack: 123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-tensorpack:latest exists".to_owned(),
+        // moto has no SageMaker quotas: a quota that cannot be read is a warning.
+        "dry run, checked as a submission would be: warn quota.training:".to_owned(),
+    ] {
+        assert!(dry.stderr.contains(&needle), "{needle}:\n{}", dry.stderr);
+    }
+    // EFS: its files cannot be listed; the S3 source is checked and the rest is said.
+    let efs = submit(&["--data", "efs", "--dry-run"]);
+    assert_eq!(efs.code, 0, "{}", efs.stderr);
+    assert!(
+        efs.stderr.contains(&format!("ok data: {url} (the source the stack's DataSync task copies to EFS) holds the tensorpack layout"))
+            && efs.stderr.contains("cannot check data.efs: EFS fs-")
+            && efs.stderr.contains("no AWS API lists the files of a file system, and the stack has no DataSync task"),
+        "{}",
+        efs.stderr
+    );
+
+    // One file gone: it alone is named.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emulator.sdk_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("mask-rcnn/sagemaker/input/train/annotations/instances_val2017.json")
+        .send()
+        .await
+        .unwrap();
+    let one = submit(&[]);
+    assert_eq!(one.code, 2, "{}", one.stderr);
+    assert!(
+        one.stderr.contains(&format!(
+            "{url} does not hold the tensorpack layout:\n    missing file `annotations/instances_val2017.json`\n  fix:"
+        )),
+        "{}",
+        one.stderr
+    );
+    let sm = aws_sdk_sagemaker::Client::new(&emulator.sdk_config().await);
+    assert!(
+        sm.list_training_jobs()
+            .send()
+            .await
+            .unwrap()
+            .training_job_summaries()
+            .is_empty(),
+        "a refused submission created a job"
+    );
+    // The checks passed, the job is launched, and the checks are named.
+    let ok = submit(&["--skip-data-check"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stderr
+            .contains("checked before launching: cannot check data: skipped (--skip-data-check)"),
+        "{}",
+        ok.stderr
+    );
+    assert_eq!(ok.stdout.trim(), "chk-1");
 }

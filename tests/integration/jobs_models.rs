@@ -12,6 +12,7 @@ async fn detectron2_and_object_detection_jobs_read_back_field_by_field() {
     let e = Some(&emulator);
     let up = stackctl_aws(e, dir.path(), &["up", "--yes", "--output", "json"]);
     assert_eq!(up.code, 0, "{}", up.stderr);
+    crate::jobs::stage_job_inputs(&emulator, dir.path()).await;
     let outputs = result_of(&up)["outputs"].clone();
     let out = |k: &str| outputs[k].as_str().unwrap().to_owned();
     let sm = aws_sdk_sagemaker::Client::new(&emulator.sdk_config().await);
