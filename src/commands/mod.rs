@@ -120,5 +120,6 @@ pub(crate) fn up_request<'a>(spec: &'a StackSpec, rendered: &'a Rendered) -> UpR
         continue_rollback: false,
         wait: WaitSettings::default(),
         progress: None,
+        described: None,
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::aws::Aws;
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::deploy::kept::{self, Kept, KeptKind};
-use crate::deploy::stack::{self, Phase};
+use crate::deploy::stack::{self, Phase, StackInfo};
 use crate::error::Error;
 use crate::printer::Printer;
 use crate::spec::edit::{self, Edit};
@@ -27,9 +27,18 @@ struct Reusable<'a> {
     file_system: Option<&'a Kept>,
 }
 
+/// What [`offer`] decided.
+pub(crate) struct Offer {
+    /// The stack file rewritten to reuse the kept data; `None`: nothing to reuse, or new data
+    /// was chosen.
+    pub reused: Option<(SpecSource, StackSpec)>,
+    /// The stack as described on the way (`Some(None)`: absent), for `up` to start from.
+    pub described: Option<Option<StackInfo>>,
+}
+
 /// When the stack is about to be created and an earlier deployment of its name kept data the
 /// spec would create anew, asks (or follows `--reuse-data`/`--new-data`) and returns the stack
-/// file rewritten to reuse it. `None`: nothing to reuse, or new data was chosen.
+/// file rewritten to reuse it.
 pub(crate) async fn offer(
     aws: &Aws,
     global: &GlobalArgs,
@@ -37,21 +46,29 @@ pub(crate) async fn offer(
     source: &SpecSource,
     spec: &StackSpec,
     printer: &mut Printer,
-) -> Result<Option<(SpecSource, StackSpec)>, Error> {
+) -> Result<Offer, Error> {
     let wants_bucket = spec.existing_bucket().is_none();
     let wants_fs = spec.efs.as_ref().is_some_and(|e| e.existing_id.is_none());
     if !(wants_bucket || wants_fs) {
-        return Ok(None);
+        return Ok(Offer {
+            reused: None,
+            described: None,
+        });
     }
+    let described = stack::describe(aws, spec.name.as_str()).await?;
+    let offer = |reused| Offer {
+        reused,
+        described: Some(described.clone()),
+    };
     // A stack that exists has its storage; one whose first create rolled back kept nothing of
     // that create (RetainExceptOnCreate) and is created again.
-    if let Some(info) = stack::describe(aws, spec.name.as_str()).await?
-        && !matches!(
+    if described.as_ref().is_some_and(|info| {
+        !matches!(
             info.phase(),
             Phase::RollbackComplete | Phase::ReviewInProgress | Phase::Deleted
         )
-    {
-        return Ok(None);
+    }) {
+        return Ok(offer(None));
     }
     let found = kept::find(aws, spec.name.as_str(), &BTreeSet::new()).await?;
     let reusable = Reusable {
@@ -63,7 +80,7 @@ pub(crate) async fn offer(
         .flatten()
         .collect();
     if chosen.is_empty() {
-        return Ok(None);
+        return Ok(offer(None));
     }
     let target = target_file(source);
     printer.status(format_args!(
@@ -105,14 +122,14 @@ pub(crate) async fn offer(
         printer.status(format_args!(
             "creating a new bucket and file system; the kept ones stay (and bill) until `stackctl down --delete-data`"
         ))?;
-        return Ok(None);
+        return Ok(offer(None));
     }
     let rewritten = rewrite(source, &reusable, &target)?;
     printer.status(format_args!(
         "wrote {keys} into {}; the new stack uses the kept data",
         target.display()
     ))?;
-    Ok(Some(rewritten))
+    Ok(offer(Some(rewritten)))
 }
 
 /// Where the reuse is recorded: the stack file read, or, for the embedded default, a new

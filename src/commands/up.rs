@@ -28,14 +28,14 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
         async {
             let aws = super::aws_context::connect(global, &spec).await?;
             // A new stack may reuse the data an earlier deployment of its name kept.
-            let (spec, rendered) =
-                match super::reuse::offer(&aws, global, args, &source, &spec, printer).await? {
-                    Some((_, reused)) => {
-                        let rendered = super::render_spec(global, &reused)?;
-                        (reused, rendered)
-                    }
-                    None => (spec.clone(), rendered),
-                };
+            let offer = super::reuse::offer(&aws, global, args, &source, &spec, printer).await?;
+            let (spec, rendered) = match offer.reused {
+                Some((_, reused)) => {
+                    let rendered = super::render_spec(global, &reused)?;
+                    (reused, rendered)
+                }
+                None => (spec.clone(), rendered),
+            };
             super::preflight(&aws, &spec, printer).await?;
             let request = UpRequest {
                 yes: args.yes,
@@ -43,6 +43,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
                 termination_protection: args.termination_protection,
                 continue_rollback: args.continue_rollback,
                 progress: Some(&progress),
+                described: offer.described,
                 ..super::up_request(&spec, &rendered)
             };
             Ok(up(&aws, &request, reporter.as_ref()).await?)

@@ -154,6 +154,7 @@ fn request(resources: &[(String, String)]) -> UpRequest<'_> {
             heartbeat: Duration::from_secs(30),
         },
         progress: None,
+        described: None,
     }
 }
 

@@ -51,6 +51,9 @@ pub struct UpRequest<'a> {
     pub wait: WaitSettings,
     /// How far `up` got (read by the caller after an interruption); `None` when nobody asks.
     pub progress: Option<&'a UpProgress>,
+    /// The stack as the caller described it just before (`Some(None)`: absent), which saves
+    /// a call; `None`: `up` describes it.
+    pub described: Option<Option<StackInfo>>,
 }
 
 /// How far `up` got, so an interruption can say whether anything was changed.
@@ -206,7 +209,10 @@ pub async fn up(
 ) -> Result<Outcome, DeployError> {
     let started = Instant::now();
     req.enter(UpStage::Preparing);
-    let mut current = stack::describe(aws, req.stack).await?;
+    let mut current = match &req.described {
+        Some(described) => described.clone(),
+        None => stack::describe(aws, req.stack).await?,
+    };
     let target = Target::resolve(aws, current.as_ref().map(|i| i.id.as_str())).await?;
     reporter.target("up", req.stack, &target);
     let outcome =

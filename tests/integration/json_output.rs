@@ -342,6 +342,8 @@ async fn stack_and_job_commands_print_json_against_the_emulator() {
             .all(|m| m["complete"].is_boolean())
     );
 
+    // The checks before launching need the data and the image (jobs.rs stages them).
+    crate::jobs::stage_job_inputs(&emulator, d).await;
     // job submit: --dry-run wraps the request; a real one has the ARN and no request.
     let dry = doc(&run(&[
         "job",

@@ -686,6 +686,14 @@ fn world(scenario: Scenario) -> (Aws, Shared) {
     aws.ec2 = ec2;
     aws.fsx = fsx;
     aws.datasync = datasync;
+    // No data kept by earlier deployments (kept.rs has its own tests).
+    let no_buckets = mock!(aws_sdk_s3::Client::list_buckets)
+        .then_output(|| aws_sdk_s3::operation::list_buckets::ListBucketsOutput::builder().build());
+    aws.s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&no_buckets]);
+    let no_file_systems = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(|| {
+        aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder().build()
+    });
+    aws.efs = mock_client!(aws_sdk_efs, RuleMode::MatchAny, [&no_file_systems]);
     (aws, state)
 }
 
