@@ -20,6 +20,7 @@ mod json_output;
 mod kept_data;
 mod mpijob;
 mod preflight;
+mod readme_use;
 mod render_matrix;
 mod scripts_lint;
 mod stack_file_errors;
