@@ -99,8 +99,8 @@ set -x
 "$bin" data stage --model detectron2 --from "$work/coco-detectron2"
 "$bin" data stage --model object-detection --from "$work/coco-voc"
 "$bin" image push --model tensorpack --dry-run
-"$bin" image push --model tensorpack --docker "$work/docker"
-"$bin" image push --model aws-samples --docker "$work/docker"
+"$bin" image push --model tensorpack --docker "$work/docker" --context "$work/image-tensorpack"
+"$bin" image push --model aws-samples --docker "$work/docker" --context "$work/image-aws-samples"
 # Detectron2's image is built from aws-samples/amazon-sagemaker-detectron2, not by stackctl.
 "$work/docker" push 123456789012.dkr.ecr.us-east-1.amazonaws.com/detectron2-sagemaker:latest --create-repository
 "$bin" job submit --model tensorpack --data efs --name demo-tensorpack
