@@ -138,12 +138,23 @@ async fn the_readme_use_section_works_in_a_fresh_directory() {
                 .unwrap_or_default()
                 .trim()
                 .to_owned();
-            assert!(!job.is_empty(), "submit prints the job name: {}", out.stdout);
+            assert!(
+                !job.is_empty(),
+                "submit prints the job name: {}",
+                out.stdout
+            );
         }
     }
-    for must in ["up", "data stage", "job submit", "job wait", "down --delete-data"] {
+    for must in [
+        "up",
+        "data stage",
+        "job submit",
+        "job wait",
+        "down --delete-data",
+    ] {
         assert!(
-            ran.iter().any(|l| l.starts_with(&format!("stackctl {must}"))),
+            ran.iter()
+                .any(|l| l.starts_with(&format!("stackctl {must}"))),
             "the Use section runs `{must}`: {ran:?}"
         );
     }
