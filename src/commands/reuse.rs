@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::aws::Aws;
 use crate::cli::{GlobalArgs, UpArgs};
-use crate::deploy::kept::{self, Kept, KeptKind};
+use crate::deploy::kept::{self, Kept};
 use crate::deploy::stack::{self, Phase, StackInfo};
 use crate::error::Error;
 use crate::printer::Printer;
@@ -70,10 +70,27 @@ pub(crate) async fn offer(
     }) {
         return Ok(offer(None));
     }
-    let found = kept::find(aws, spec.name.as_str(), &BTreeSet::new()).await?;
+    // --reuse-data insists on looking; otherwise a refused lookup is said and `up` goes on.
+    let found = if args.reuse_data {
+        kept::find(aws, spec.name.as_str(), &BTreeSet::new()).await?
+    } else {
+        kept::find_lenient(aws, spec.name.as_str(), &BTreeSet::new()).await?
+    };
+    if let Some(why) = &found.lookup_error {
+        printer.status(format_args!(
+            "{why}; a new stack gets a new bucket and file system"
+        ))?;
+    }
+    for u in &found.unreadable {
+        printer.status(format_args!(
+            "could not read the tags of bucket {u}; if it is kept data of `{}`, it is not offered",
+            spec.name
+        ))?;
+    }
+    let (bucket, file_system) = found.reusable(wants_bucket, wants_fs);
     let reusable = Reusable {
-        bucket: found.newest(KeptKind::Bucket).filter(|_| wants_bucket),
-        file_system: found.newest(KeptKind::FileSystem).filter(|_| wants_fs),
+        bucket,
+        file_system,
     };
     let chosen: Vec<&Kept> = [reusable.bucket, reusable.file_system]
         .into_iter()

@@ -14,7 +14,7 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
     let (_, spec) = super::load_spec(global, printer)?;
     let aws = super::aws_context::connect(global, &spec).await?;
     let Some(info) = stack::describe(&aws, spec.name.as_str()).await? else {
-        let found = kept::find(&aws, spec.name.as_str(), &BTreeSet::new()).await?;
+        let found = kept::find_lenient(&aws, spec.name.as_str(), &BTreeSet::new()).await?;
         if global.output == OutputFormat::Json {
             writeln!(
                 printer.out(),
@@ -31,6 +31,7 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
                     "last_failure": null,
                     "kept_data": found.kept,
                     "unreadable_buckets": found.unreadable,
+                    "kept_data_error": found.lookup_error,
                 })
             )?;
         } else {
@@ -78,7 +79,7 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
         .map(|r| r[3].clone())
         .chain(info.outputs.values().cloned())
         .collect();
-    let found = kept::find(&aws, spec.name.as_str(), &in_use).await?;
+    let found = kept::find_lenient(&aws, spec.name.as_str(), &in_use).await?;
 
     let out = printer.out();
     if global.output == OutputFormat::Json {
@@ -95,6 +96,7 @@ pub async fn run(global: &GlobalArgs, printer: &mut Printer) -> Result<(), Error
             "last_failure": last_failure,
             "kept_data": found.kept,
             "unreadable_buckets": found.unreadable,
+            "kept_data_error": found.lookup_error,
         });
         writeln!(out, "{doc}")?;
         return Ok(());
@@ -154,6 +156,9 @@ fn write_kept(out: &mut dyn Write, stack: &str, found: &kept::Found) -> std::io:
         for k in &found.kept {
             writeln!(out, "  {}", k.line())?;
         }
+    }
+    if let Some(why) = &found.lookup_error {
+        writeln!(out, "\n{why}")?;
     }
     if !found.unreadable.is_empty() {
         writeln!(

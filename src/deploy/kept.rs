@@ -1,27 +1,43 @@
 //! The data a stack of a given name kept: its data buckets and EFS file systems, found by their
 //! tags, even after the stack (and CloudFormation's 90-day record of it) is gone.
 //!
-//! Two tags say which stack made a resource: CloudFormation's own `aws:cloudformation:stack-name`
-//! (CloudFormation User Guide, "Tag your CloudFormation resources": it adds it to every resource
-//! that supports tags; the emulator does not) and stackctl's [`STACK_TAG`], which the templates
-//! put on the bucket and the file system themselves. Either one is enough. A resource that
-//! carries neither is never touched: a bucket a person named in `data.bucket` is theirs.
+//! stackctl's [`STACK_TAG`], which the templates put on the bucket and the file system
+//! themselves, names the stack that made them. A deployment from before that tag is
+//! recognised by what CloudFormation put on it (CloudFormation User Guide, "Tag your
+//! CloudFormation resources"; the emulator adds none of it): its `aws:cloudformation:stack-name`
+//! *and* the stack tag stackctl puts on every stack it manages, propagated to the resource
+//! ([`MANAGED_TAG`]), *and* the logical id stackctl's template gives it. The stack name alone
+//! is not enough: any CloudFormation stack may have had that name. Anything else is never
+//! touched: a bucket a person named in `data.bucket` is theirs.
+//!
+//! Which deployment made it ([`STACK_ID_TAG`], or CloudFormation's
+//! `aws:cloudformation:stack-id`) groups a bucket and a file system kept together.
 //!
 //! Found with DescribeFileSystems (tags come with each file system) and ListBuckets limited to
 //! the region (`BucketRegion`; the S3 API Reference: the request must go to that region's
 //! endpoint, which the client does) followed by GetBucketTagging per bucket.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_s3::primitives::DateTimeFormat;
 
 use crate::aws::{Aws, AwsError};
+use crate::deploy::up::MANAGED_TAG;
 
 /// stackctl's tag on the data bucket and the file system: the name of the stack that made them.
 pub const STACK_TAG: &str = "stackctl:stack";
 
-/// CloudFormation's tag on every taggable resource of a stack: the stack's name.
+/// stackctl's tag on the data bucket and the file system: the id of the stack that made them.
+pub const STACK_ID_TAG: &str = "stackctl:stack-id";
+
+/// CloudFormation's tag on a stack's resources: the stack's name.
 pub const CFN_STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
+
+/// CloudFormation's tag on a stack's resources: the stack's id.
+const CFN_STACK_ID_TAG: &str = "aws:cloudformation:stack-id";
+
+/// CloudFormation's tag on a stack's resources: the resource's logical id.
+const CFN_LOGICAL_ID_TAG: &str = "aws:cloudformation:logical-id";
 
 /// GetBucketTagging calls in flight at once.
 const TAG_READS_IN_FLIGHT: usize = 16;
@@ -52,6 +68,14 @@ impl KeptKind {
             Self::FileSystem => "AWS::EFS::FileSystem",
         }
     }
+
+    /// Its logical id in stackctl's template.
+    fn logical_id(self) -> &'static str {
+        match self {
+            Self::Bucket => crate::render::context::ids::DATA_BUCKET,
+            Self::FileSystem => crate::render::context::ids::EFS,
+        }
+    }
 }
 
 /// One kept resource.
@@ -65,6 +89,10 @@ pub struct Kept {
     pub created: Option<String>,
     /// Its size in bytes (file systems: EFS's metered size), if the API says.
     pub size_bytes: Option<i64>,
+    /// The stack (deployment) that made it, if its tags say.
+    pub stack_id: Option<String>,
+    /// False when it cannot be used now (a file system in the `error` or `updating` state).
+    pub usable: bool,
 }
 
 impl Kept {
@@ -93,6 +121,9 @@ pub struct Found {
     /// Buckets in the region whose tags could not be read, with the reason (they may be the
     /// stack's; nothing is done to them).
     pub unreadable: Vec<String>,
+    /// Why nothing could be looked for (a permission missing), when [`find_lenient`] went on
+    /// without.
+    pub lookup_error: Option<String>,
 }
 
 impl Found {
@@ -101,15 +132,59 @@ impl Found {
         self.kept.iter().find(|k| k.kind == kind)
     }
 
+    /// What to reuse: the newest usable file system and the bucket of the same deployment
+    /// (the one kept with it), or, without a file system, the newest bucket. A bucket of
+    /// another deployment is not paired with it: S3's CreationDate is not the creation time
+    /// (S3 API Reference, Bucket: it can change when the bucket's policy is edited).
+    pub fn reusable(&self, bucket: bool, file_system: bool) -> (Option<&Kept>, Option<&Kept>) {
+        let fs = self
+            .kept
+            .iter()
+            .find(|k| file_system && k.kind == KeptKind::FileSystem && k.usable);
+        let same = |k: &&Kept| match fs {
+            Some(fs) => fs.stack_id.is_some() && k.stack_id == fs.stack_id,
+            None => true,
+        };
+        let b = self
+            .kept
+            .iter()
+            .filter(|k| bucket && k.kind == KeptKind::Bucket)
+            .find(same)
+            // The emulator (and deployments from before the stack-id tag) say no deployment:
+            // then the newest bucket.
+            .or_else(|| {
+                self.kept.iter().find(|k| {
+                    bucket
+                        && k.kind == KeptKind::Bucket
+                        && fs.is_none_or(|fs| fs.stack_id.is_none() && k.stack_id.is_none())
+                })
+            });
+        (b, fs)
+    }
+
     /// True when nothing was found.
     pub fn is_empty(&self) -> bool {
         self.kept.is_empty()
     }
 }
 
-/// True when `tags` say the resource was made by stack `stack`.
-fn made_by<'t>(stack: &str, mut tags: impl Iterator<Item = (&'t str, &'t str)>) -> bool {
-    tags.any(|(k, v)| (k == STACK_TAG || k == CFN_STACK_NAME_TAG) && v == stack)
+/// The resource's tags.
+type Tags<'t> = BTreeMap<&'t str, &'t str>;
+
+/// True when `tags` say the resource is `kind` made by stackctl's stack `stack` (see the
+/// module's documentation).
+fn made_by(stack: &str, kind: KeptKind, tags: &Tags<'_>) -> bool {
+    tags.get(STACK_TAG) == Some(&stack)
+        || (tags.get(CFN_STACK_NAME_TAG) == Some(&stack)
+            && tags.get(MANAGED_TAG.0) == Some(&MANAGED_TAG.1)
+            && tags.get(CFN_LOGICAL_ID_TAG) == Some(&kind.logical_id()))
+}
+
+/// The deployment that made it.
+fn stack_id_of(tags: &Tags<'_>) -> Option<String> {
+    tags.get(STACK_ID_TAG)
+        .or_else(|| tags.get(CFN_STACK_ID_TAG))
+        .map(|s| (*s).to_owned())
 }
 
 /// The buckets and file systems in the region that stack `stack` made and that still exist,
@@ -121,9 +196,13 @@ pub async fn find(aws: &Aws, stack: &str, in_use: &BTreeSet<String>) -> Result<F
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::from_sdk("DescribeFileSystems", e))?;
         for fs in page.file_systems() {
-            let gone = matches!(fs.life_cycle_state().as_str(), "deleting" | "deleted");
-            let tags = fs.tags().iter().map(|t| (t.key(), t.value()));
-            if gone || in_use.contains(fs.file_system_id()) || !made_by(stack, tags) {
+            let state = fs.life_cycle_state().as_str();
+            let gone = matches!(state, "deleting" | "deleted");
+            let tags: Tags<'_> = fs.tags().iter().map(|t| (t.key(), t.value())).collect();
+            if gone
+                || in_use.contains(fs.file_system_id())
+                || !made_by(stack, KeptKind::FileSystem, &tags)
+            {
                 continue;
             }
             file_systems.push((
@@ -133,6 +212,9 @@ pub async fn find(aws: &Aws, stack: &str, in_use: &BTreeSet<String>) -> Result<F
                     id: fs.file_system_id().to_owned(),
                     created: fs.creation_time().fmt(DateTimeFormat::DateTime).ok(),
                     size_bytes: fs.size_in_bytes().map(|s| s.value()),
+                    stack_id: stack_id_of(&tags),
+                    // EFS API Reference, CreateMountTarget: the file system must be available.
+                    usable: state == "available",
                 },
             ));
         }
@@ -169,8 +251,14 @@ pub async fn find(aws: &Aws, stack: &str, in_use: &BTreeSet<String>) -> Result<F
             });
         }
         while let Some(read) = reads.join_next().await {
-            let Ok((name, created, tags)) = read else {
-                continue;
+            let (name, created, tags) = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    found
+                        .unreadable
+                        .push(format!("a bucket's tags: the read failed: {e}"));
+                    continue;
+                }
             };
             let tags = match tags {
                 Ok(out) => out.tag_set().to_vec(),
@@ -186,7 +274,8 @@ pub async fn find(aws: &Aws, stack: &str, in_use: &BTreeSet<String>) -> Result<F
                     }
                 }
             };
-            if made_by(stack, tags.iter().map(|t| (t.key(), t.value()))) {
+            let tags: Tags<'_> = tags.iter().map(|t| (t.key(), t.value())).collect();
+            if made_by(stack, KeptKind::Bucket, &tags) {
                 buckets.push((
                     created.map_or(0, |c| c.secs()),
                     Kept {
@@ -194,6 +283,8 @@ pub async fn find(aws: &Aws, stack: &str, in_use: &BTreeSet<String>) -> Result<F
                         id: name,
                         created: created.and_then(|c| c.fmt(DateTimeFormat::DateTime).ok()),
                         size_bytes: None,
+                        stack_id: stack_id_of(&tags),
+                        usable: true,
                     },
                 ));
             }
@@ -205,6 +296,26 @@ pub async fn find(aws: &Aws, stack: &str, in_use: &BTreeSet<String>) -> Result<F
         found.kept.extend(group.into_iter().map(|(_, k)| k));
     }
     Ok(found)
+}
+
+/// Like [`find`] for commands that only report kept data (`status`, `up` without
+/// `--reuse-data`, `down` without `--delete-data`): a refused lookup (a policy without
+/// `s3:ListAllMyBuckets` or `elasticfilesystem:DescribeFileSystems`) is said in
+/// [`Found::lookup_error`] instead of failing the command. No credentials or no endpoint still
+/// fail.
+pub async fn find_lenient(
+    aws: &Aws,
+    stack: &str,
+    in_use: &BTreeSet<String>,
+) -> Result<Found, AwsError> {
+    match find(aws, stack, in_use).await {
+        Ok(found) => Ok(found),
+        Err(err) if err.is_environment() => Err(err),
+        Err(err) => Ok(Found {
+            lookup_error: Some(format!("could not look for kept data: {err}")),
+            ..Found::default()
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +361,7 @@ mod tests {
                 .buckets(b("demo-databucket-old", "us-east-1", 1_000))
                 .buckets(b("demo-databucket-new", "us-east-1", 2_000))
                 .buckets(b("untagged", "us-east-1", 3_000))
+                .buckets(b("demo-someone-elses", "us-east-1", 3_500))
                 .buckets(b("locked", "us-east-1", 4_000))
                 .buckets(b("in-use", "us-east-1", 5_000))
                 .buckets(b("demo-elsewhere", "eu-west-1", 6_000))
@@ -260,6 +372,12 @@ mod tests {
             .then_output(|| {
                 aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()
                     .tag_set(tag(CFN_STACK_NAME_TAG, "demo"))
+                    .tag_set(tag(CFN_LOGICAL_ID_TAG, "DataBucket"))
+                    .tag_set(tag(
+                        CFN_STACK_ID_TAG,
+                        "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1",
+                    ))
+                    .tag_set(tag(MANAGED_TAG.0, MANAGED_TAG.1))
                     .build()
                     .unwrap()
             });
@@ -275,13 +393,23 @@ mod tests {
         let untagged = mock!(aws_sdk_s3::Client::get_bucket_tagging)
             .match_requests(|r| r.bucket() == Some("untagged"))
             .then_error(|| refused("NoSuchTagSet"));
+        // Another tool's stack that was once called `demo` too: not stackctl's.
+        let namesake = mock!(aws_sdk_s3::Client::get_bucket_tagging)
+            .match_requests(|r| r.bucket() == Some("demo-someone-elses"))
+            .then_output(|| {
+                aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()
+                    .tag_set(tag(CFN_STACK_NAME_TAG, "demo"))
+                    .tag_set(tag(CFN_LOGICAL_ID_TAG, "DataBucket"))
+                    .build()
+                    .unwrap()
+            });
         let locked = mock!(aws_sdk_s3::Client::get_bucket_tagging)
             .match_requests(|r| r.bucket() == Some("locked"))
             .then_error(|| refused("AccessDenied"));
         let s3 = mock_client!(
             aws_sdk_s3,
             RuleMode::MatchAny,
-            [&list, &tags, &tags_new, &untagged, &locked]
+            [&list, &tags, &tags_new, &untagged, &namesake, &locked]
         );
         let fs = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(|| {
             let fs = |id: &str, state: aws_sdk_efs::types::LifeCycleState, stack: &str| {
@@ -300,7 +428,7 @@ mod tests {
                     .performance_mode(aws_sdk_efs::types::PerformanceMode::GeneralPurpose)
                     .tags(
                         aws_sdk_efs::types::Tag::builder()
-                            .key(CFN_STACK_NAME_TAG)
+                            .key(STACK_TAG)
                             .value(stack)
                             .build()
                             .unwrap(),
@@ -343,7 +471,11 @@ mod tests {
                 (KeptKind::Bucket, "demo-databucket-old"),
                 (KeptKind::FileSystem, "fs-0aaaaaaa"),
             ],
-            "newest first; deleting, other stacks', in-use and other regions' left out"
+            "newest first; deleting, other stacks', a namesake's, in-use and other regions' left out"
+        );
+        assert_eq!(
+            found.kept[1].stack_id.as_deref(),
+            Some("arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1")
         );
         assert_eq!(
             found.newest(KeptKind::Bucket).unwrap().id,
@@ -363,17 +495,119 @@ mod tests {
         );
     }
 
+    /// A policy without `s3:ListAllMyBuckets` (S3 API Reference, ListBuckets: AccessDenied): a report goes on and says so; `find` itself fails.
+    #[tokio::test]
+    async fn a_refused_lookup_is_said_by_the_lenient_find_and_fails_the_strict_one() {
+        let fs = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(|| {
+            aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder()
+                .build()
+        });
+        let denied = mock!(aws_sdk_s3::Client::list_buckets).then_error(|| {
+            aws_sdk_s3::operation::list_buckets::ListBucketsError::generic(
+                aws_sdk_s3::error::ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("Access Denied")
+                    .build(),
+            )
+        });
+        let mut aws =
+            Aws::with_cloudformation(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, []));
+        aws.efs = mock_client!(aws_sdk_efs, RuleMode::MatchAny, [&fs]);
+        aws.s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&denied]);
+        let none = BTreeSet::new();
+        let found = find_lenient(&aws, "demo", &none).await.unwrap();
+        let why = found.lookup_error.expect("said");
+        assert!(why.contains("AccessDenied"), "{why}");
+        assert!(found.kept.is_empty());
+        assert!(find(&aws, "demo", &none).await.is_err());
+    }
+
+    fn kept(kind: KeptKind, id: &str, stack_id: Option<&str>, usable: bool) -> Kept {
+        Kept {
+            kind,
+            id: id.to_owned(),
+            created: None,
+            size_bytes: None,
+            stack_id: stack_id.map(str::to_owned),
+            usable,
+        }
+    }
+
     #[test]
-    fn either_tag_names_the_stack() {
-        assert!(made_by("a", [(STACK_TAG, "a")].into_iter()));
-        assert!(made_by(
-            "a",
-            [("x", "y"), (CFN_STACK_NAME_TAG, "a")].into_iter()
-        ));
-        assert!(!made_by(
-            "a",
-            [(STACK_TAG, "ab"), ("Name", "a")].into_iter()
-        ));
-        assert!(!made_by("a", std::iter::empty()));
+    fn the_reused_bucket_is_the_one_kept_with_the_file_system() {
+        use KeptKind::{Bucket, FileSystem};
+        let found = Found {
+            kept: vec![
+                kept(Bucket, "b-newer", Some("s2"), true),
+                kept(Bucket, "b-older", Some("s1"), true),
+                kept(FileSystem, "fs-broken", Some("s2"), false),
+                kept(FileSystem, "fs-1", Some("s1"), true),
+            ],
+            ..Found::default()
+        };
+        let (b, fs) = found.reusable(true, true);
+        assert_eq!(
+            fs.map(|k| k.id.as_str()),
+            Some("fs-1"),
+            "an unusable one is skipped"
+        );
+        assert_eq!(
+            b.map(|k| k.id.as_str()),
+            Some("b-older"),
+            "the same deployment's"
+        );
+        let (b, fs) = found.reusable(true, false);
+        assert_eq!((b.map(|k| k.id.as_str()), fs), (Some("b-newer"), None));
+        // Without deployment ids (the emulator): the newest of each.
+        let bare = Found {
+            kept: vec![
+                kept(Bucket, "b", None, true),
+                kept(FileSystem, "fs", None, true),
+            ],
+            ..Found::default()
+        };
+        let (b, fs) = bare.reusable(true, true);
+        assert_eq!(
+            (b.unwrap().id.as_str(), fs.unwrap().id.as_str()),
+            ("b", "fs")
+        );
+        // A bucket of another deployment is not paired with the file system.
+        let other = Found {
+            kept: vec![
+                kept(Bucket, "b", Some("s9"), true),
+                kept(FileSystem, "fs", Some("s1"), true),
+            ],
+            ..Found::default()
+        };
+        assert_eq!(other.reusable(true, true).0, None);
+    }
+
+    #[test]
+    fn stackctls_tag_or_cloudformations_with_the_managed_tag_and_logical_id_name_the_stack() {
+        let tags = |pairs: &[(&'static str, &'static str)]| {
+            pairs.iter().copied().collect::<Tags<'static>>()
+        };
+        let b = KeptKind::Bucket;
+        assert!(made_by("a", b, &tags(&[(STACK_TAG, "a")])));
+        assert!(!made_by("a", b, &tags(&[(STACK_TAG, "ab"), ("Name", "a")])));
+        assert!(!made_by("a", b, &tags(&[])));
+        let cfn = [
+            (CFN_STACK_NAME_TAG, "a"),
+            (MANAGED_TAG.0, MANAGED_TAG.1),
+            (CFN_LOGICAL_ID_TAG, "DataBucket"),
+        ];
+        assert!(made_by("a", b, &tags(&cfn)));
+        assert!(
+            !made_by("a", KeptKind::FileSystem, &tags(&cfn)),
+            "the logical id of another resource"
+        );
+        assert!(
+            !made_by("a", b, &tags(&cfn[..1])),
+            "a stack name alone: any stack may have had that name"
+        );
+        assert!(
+            !made_by("a", b, &tags(&[cfn[0], cfn[2]])),
+            "not a stackctl stack"
+        );
     }
 }

@@ -41,7 +41,12 @@ pub async fn check_existing(
                 return Err(err);
             }
         };
-        for mt in out.mount_targets() {
+        // Mount targets on their way out hold no VPC (the wait is CloudFormation's).
+        for mt in out
+            .mount_targets()
+            .iter()
+            .filter(|m| !matches!(m.life_cycle_state().as_str(), "deleting" | "deleted"))
+        {
             if let Some(vpc) = mt.vpc_id()
                 && !vpcs.iter().any(|v| v == vpc)
             {

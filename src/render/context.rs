@@ -17,6 +17,8 @@ pub struct StackContext {
     pub stack_name: String,
     /// The tag key naming the stack on the data it keeps ([`crate::deploy::kept::STACK_TAG`]).
     pub stack_tag: &'static str,
+    /// The tag key naming the deployment ([`crate::deploy::kept::STACK_ID_TAG`]).
+    pub stack_id_tag: &'static str,
     /// Template description.
     pub description: String,
     /// stackctl version that rendered the template.
@@ -523,6 +525,7 @@ impl StackContext {
         Ok(Self {
             stack_name: name.to_owned(),
             stack_tag: crate::deploy::kept::STACK_TAG,
+            stack_id_tag: crate::deploy::kept::STACK_ID_TAG,
             description: format!(
                 "stackctl {name}: VPC, shared file systems, notebook and IAM role for distributed Mask R-CNN training"
             ),

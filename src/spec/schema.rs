@@ -25,7 +25,7 @@ fields! {
     "" => "a mapping with the keys name, region, tags, data, network, efs, fsx, notebook, jobs", default "-";
     "name" => "1 to 53 letters, digits and single hyphens, starting with a letter, not ending with a hyphen", default "-";
     "region" => "an AWS region name such as us-west-2; when absent the AWS configuration chain decides", default "(from the AWS config)";
-    "tags" => "a mapping of at most 50 tag keys to values", default "{}";
+    "tags" => "a mapping of at most 46 tag keys to values", default "{}";
     "tags.*" => "key: 1-128 characters, not starting with aws: or stackctl:; value: up to 256 characters; letters, digits, spaces and _ . : / = + - @", default "-";
     "data" => "a mapping with the keys bucket, prefix", default "{}";
     "data.bucket" => "an S3 bucket name (3-63 lowercase letters, digits, . and -); absent: the stack creates an encrypted bucket kept on delete", default "(created by the stack)";

@@ -121,8 +121,11 @@ pub struct Notebook {
 /// PERSISTENT_2 throughput values (MB/s per TiB).
 pub const FSX_PERSISTENT2_THROUGHPUT: [u32; 4] = [125, 250, 500, 1000];
 
-/// CloudFormation allows at most 50 stack tags.
-pub const MAX_TAGS: usize = 50;
+/// Tags a stack file may give. CloudFormation allows 50 stack tags and copies them to the
+/// resources, where S3 and EFS allow 50 user tags too; stackctl adds `stackctl:managed-by` to
+/// the stack, and `Name`, `stackctl:stack` and `stackctl:stack-id` to the bucket and the file
+/// system (the `aws:` tags do not count).
+pub const MAX_TAGS: usize = 46;
 
 struct Checker<'a> {
     index: &'a LocationIndex,
@@ -151,7 +154,7 @@ pub fn validate(file: StackFile, index: &LocationIndex) -> Result<StackSpec, Vec
         c.fail(
             "tags",
             format!(
-                "{} tags given; CloudFormation allows at most {MAX_TAGS}",
+                "{} tags given; at most {MAX_TAGS} (CloudFormation's 50 less the 4 stackctl puts on the bucket and the file system)",
                 file.tags.len()
             ),
         );

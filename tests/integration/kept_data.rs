@@ -210,6 +210,59 @@ async fn kept_data_is_listed_reused_by_the_next_up_and_deleted_with_delete_data(
         s3.head_bucket().bucket(&bucket).send().await.is_ok(),
         "an unconfirmed --delete-data deletes nothing"
     );
+    // Mounted from somewhere else (here: a default-VPC subnet): `--delete-data` leaves the
+    // file system, names the mount target, and deletes it once that is gone.
+    let efs = aws_sdk_efs::Client::new(&config);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let default_subnet = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let foreign = efs
+        .create_mount_target()
+        .file_system_id(&fs_id)
+        .subnet_id(&default_subnet)
+        .send()
+        .await
+        .unwrap()
+        .mount_target_id
+        .to_owned();
+    let mounted = stackctl_aws(e, dir.path(), &["down", "--yes", "--delete-data"]);
+    assert_eq!(mounted.code, 1, "{}{}", mounted.stdout, mounted.stderr);
+    assert!(mounted.stderr.contains(&foreign), "{}", mounted.stderr);
+    assert!(
+        mounted.stderr.contains("mounted elsewhere"),
+        "{}",
+        mounted.stderr
+    );
+    assert!(
+        efs.describe_file_systems()
+            .file_system_id(&fs_id)
+            .send()
+            .await
+            .is_ok(),
+        "a file system mounted elsewhere is not deleted"
+    );
+    assert!(
+        s3.head_bucket().bucket(&bucket).send().await.is_ok(),
+        "nor anything else"
+    );
+    efs.delete_mount_target()
+        .mount_target_id(&foreign)
+        .send()
+        .await
+        .unwrap();
     let deleted = stackctl_aws(
         e,
         dir.path(),
@@ -226,7 +279,6 @@ async fn kept_data_is_listed_reused_by_the_next_up_and_deleted_with_delete_data(
         "{notes}"
     );
     assert!(s3.head_bucket().bucket(&bucket).send().await.is_err());
-    let efs = aws_sdk_efs::Client::new(&config);
     let left = efs.describe_file_systems().send().await.unwrap();
     assert!(
         left.file_systems()

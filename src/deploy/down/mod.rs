@@ -151,7 +151,7 @@ pub async fn down(
         let Some(id) = deleted else {
             // No record left (never created, or deleted more than 90 days ago): the tags
             // still tell what it kept.
-            let earlier = earlier_kept(aws, req.stack, &[], reporter).await?;
+            let earlier = earlier_kept(aws, req.stack, &[], req.delete_data, reporter).await?;
             if earlier.is_empty() {
                 return Ok(outcome(
                     "ABSENT",
@@ -177,7 +177,7 @@ pub async fn down(
             req.stack
         ));
         let recorded = record(aws, &id, true).await?;
-        let earlier = earlier_kept(aws, req.stack, &recorded, reporter).await?;
+        let earlier = earlier_kept(aws, req.stack, &recorded, req.delete_data, reporter).await?;
         if req.delete_data && !req.yes {
             confirm(req, &plan_of(&recorded, &earlier, true))?;
         }
@@ -257,7 +257,7 @@ pub async fn down(
     }
 
     // The plan: what goes, what stays.
-    let earlier = earlier_kept(aws, req.stack, &recorded, reporter).await?;
+    let earlier = earlier_kept(aws, req.stack, &recorded, req.delete_data, reporter).await?;
     let plan = plan_of(&recorded, &earlier, req.delete_data);
     reporter.change_set(&plan);
     for kept in recorded.iter().filter(|r| r.retention.kept()) {
@@ -425,6 +425,28 @@ async fn handle_kept(
     kept: &[KeptData],
 ) -> Result<Vec<String>, DeployError> {
     let mut notes = Vec::new();
+    if req.delete_data {
+        // A file system mounted from somewhere else (another stack's `efs.existing_id`, a VPC
+        // of someone's) is not deleted, and nothing else is either: said, not waited on.
+        let mut blockers = Vec::new();
+        for k in kept.iter().filter(|k| k.kind == KeptKind::FileSystem) {
+            let mounted = sweep::mount_targets_in_use(aws, &k.id).await?;
+            if !mounted.is_empty() {
+                blockers.push(format!(
+                    "EFS file system {} ({}) has mount targets in use: {}; it is mounted elsewhere, so `--delete-data` deletes no data yet. Delete them first (aws efs delete-mount-target --mount-target-id ID)",
+                    k.id,
+                    k.why,
+                    mounted.join(", ")
+                ));
+            }
+        }
+        if !blockers.is_empty() {
+            return Err(DeployError::Blocked {
+                stack: req.stack.to_owned(),
+                blockers,
+            });
+        }
+    }
     for k in kept {
         match k.kind {
             KeptKind::FileSystem if sweep::file_system_exists(aws, &k.id).await? => {
@@ -468,6 +490,7 @@ async fn earlier_kept(
     aws: &Aws,
     stack: &str,
     recorded: &[Recorded],
+    delete_data: bool,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Kept>, AwsError> {
     let listed: BTreeSet<String> = recorded
@@ -479,7 +502,17 @@ async fn earlier_kept(
         })
         .map(|r| r.physical_id.clone())
         .collect();
-    let found = kept::find(aws, stack, &listed).await?;
+    // --delete-data insists on looking; a report goes on without, saying so.
+    let found = if delete_data {
+        kept::find(aws, stack, &listed).await?
+    } else {
+        kept::find_lenient(aws, stack, &listed).await?
+    };
+    if let Some(why) = &found.lookup_error {
+        reporter.notice(&format!(
+            "{why}; data earlier deployments of `{stack}` kept is not reported"
+        ));
+    }
     if !found.unreadable.is_empty() {
         reporter.notice(&format!(
             "could not read the tags of {} in the region, so a bucket of `{stack}` among them would not be found: {}",

@@ -264,6 +264,40 @@ pub async fn file_system_exists(aws: &Aws, id: &str) -> Result<bool, AwsError> {
     }
 }
 
+/// The file system's mount targets that are not going away (EFS API Reference,
+/// DescribeMountTargets: LifeCycleState), as `fsmt-... in vpc-...`.
+pub async fn mount_targets_in_use(aws: &Aws, id: &str) -> Result<Vec<String>, AwsError> {
+    let out = match aws
+        .efs
+        .describe_mount_targets()
+        .file_system_id(id)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            let err = AwsError::from_sdk("DescribeMountTargets", e);
+            return if is_gone(&err) {
+                Ok(Vec::new())
+            } else {
+                Err(err)
+            };
+        }
+    };
+    Ok(out
+        .mount_targets()
+        .iter()
+        .filter(|m| !matches!(m.life_cycle_state().as_str(), "deleting" | "deleted"))
+        .map(|m| {
+            format!(
+                "{} in {}",
+                m.mount_target_id(),
+                m.vpc_id().unwrap_or("an unnamed VPC")
+            )
+        })
+        .collect())
+}
+
 /// Delete: one idempotent removal (a retried call that finds the thing gone succeeded).
 async fn remove(aws: &Aws, r: &Recorded) -> Result<(), AwsError> {
     let ec2 = &aws.ec2;
