@@ -74,12 +74,7 @@ pub(crate) fn coco_tree(
 }
 
 async fn s3(emulator: &Emulator) -> aws_sdk_s3::Client {
-    let config = emulator.sdk_config().await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    )
+    emulator.s3().await
 }
 
 /// Every object under the prefix: relative key -> content.

@@ -285,11 +285,7 @@ async fn down_with_delete_data_removes_the_file_system_and_the_bucket() {
     let bucket = outputs["DataBucket"].as_str().unwrap().to_owned();
     let fs_id = outputs["EfsFileSystemId"].as_str().unwrap().to_owned();
     let config = emulator.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = emulator.s3().await;
     s3.put_object()
         .bucket(&bucket)
         .key("mask-rcnn/x.txt")

@@ -165,11 +165,7 @@ async fn full_cycle_through_faults(seed: u64) {
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let efs = aws_sdk_efs::Client::new(&config);
     let sm = aws_sdk_sagemaker::Client::new(&config);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = emulator.s3().await;
     let stacks = cfn.list_stacks().send().await.unwrap();
     let live: Vec<_> = stacks
         .stack_summaries()

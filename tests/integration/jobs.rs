@@ -48,6 +48,22 @@ const JOB_IMAGES: [&str; 3] = [
 /// for the stack of `dir`: each model's layout staged with `stackctl data stage` (so the check
 /// reads data the way it is staged), and the profiles' default images pushed to ECR (a
 /// minimal manifest, as `docker push` would leave).
+/// An image manifest with no layers: what the emulator's ECR needs to list an image, as a
+/// `docker push` would leave it.
+pub fn empty_manifest() -> String {
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 2,
+            "digest": format!("sha256:{}", "0".repeat(64)),
+        },
+        "layers": [],
+    })
+    .to_string()
+}
+
 pub async fn stage_job_inputs(emulator: &Emulator, dir: &Path) {
     for (i, (flags, files)) in JOB_DATA.iter().enumerate() {
         let tree = dir.join(format!("job-data-{i}"));
@@ -61,17 +77,7 @@ pub async fn stage_job_inputs(emulator: &Emulator, dir: &Path) {
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
     }
     let ecr = aws_sdk_ecr::Client::new(&emulator.sdk_config().await);
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 2,
-            "digest": format!("sha256:{}", "0".repeat(64)),
-        },
-        "layers": [],
-    })
-    .to_string();
+    let manifest = empty_manifest();
     for repository in JOB_IMAGES {
         ecr.create_repository()
             .repository_name(repository)
@@ -1324,11 +1330,7 @@ async fn submit_checks_the_data_and_the_image_before_it_launches() {
     );
 
     // One file gone: it alone is named.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emulator.sdk_config().await)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = emulator.s3().await;
     s3.delete_object()
         .bucket(&bucket)
         .key("mask-rcnn/sagemaker/input/train/annotations/instances_val2017.json")

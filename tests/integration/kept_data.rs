@@ -25,11 +25,7 @@ async fn kept_data_is_listed_reused_by_the_next_up_and_deleted_with_delete_data(
     let bucket = outputs["DataBucket"].as_str().unwrap().to_owned();
     let fs_id = outputs["EfsFileSystemId"].as_str().unwrap().to_owned();
     let config = emulator.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = emulator.s3().await;
     s3.put_object()
         .bucket(&bucket)
         .key("mask-rcnn/sagemaker/input/train/staged.txt")

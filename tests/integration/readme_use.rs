@@ -110,19 +110,7 @@ async fn the_readme_use_section_works_in_a_fresh_directory() {
             ecr.put_image()
                 .repository_name(repository)
                 .image_tag(tag)
-                .image_manifest(
-                    serde_json::json!({
-                        "schemaVersion": 2,
-                        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                        "config": {
-                            "mediaType": "application/vnd.docker.container.image.v1+json",
-                            "size": 2,
-                            "digest": format!("sha256:{}", "0".repeat(64)),
-                        },
-                        "layers": [],
-                    })
-                    .to_string(),
-                )
+                .image_manifest(crate::jobs::empty_manifest())
                 .send()
                 .await
                 .unwrap();

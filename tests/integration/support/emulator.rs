@@ -75,6 +75,16 @@ impl Emulator {
         fs_err::read_to_string(self.log.path()).unwrap_or_default()
     }
 
+    /// An S3 client for this emulator (path-style addressing: the emulator has no per-bucket
+    /// host names).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// SDK configuration for this emulator: static test credentials, us-east-1.
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
