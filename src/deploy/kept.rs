@@ -61,6 +61,13 @@ impl KeptKind {
         }
     }
 
+    /// The kind a CloudFormation resource type is, if it is one.
+    pub fn of_resource_type(ty: &str) -> Option<Self> {
+        [Self::Bucket, Self::FileSystem]
+            .into_iter()
+            .find(|k| k.resource_type() == ty)
+    }
+
     /// The CloudFormation resource type.
     pub fn resource_type(self) -> &'static str {
         match self {
@@ -127,11 +134,6 @@ pub struct Found {
 }
 
 impl Found {
-    /// The newest kept resource of `kind`.
-    pub fn newest(&self, kind: KeptKind) -> Option<&Kept> {
-        self.kept.iter().find(|k| k.kind == kind)
-    }
-
     /// What to reuse: the newest usable file system and the bucket of the same deployment
     /// (the one kept with it), or, without a file system, the newest bucket. A bucket of
     /// another deployment is not paired with it: S3's CreationDate is not the creation time
@@ -160,11 +162,6 @@ impl Found {
                 })
             });
         (b, fs)
-    }
-
-    /// True when nothing was found.
-    pub fn is_empty(&self) -> bool {
-        self.kept.is_empty()
     }
 }
 
@@ -478,7 +475,7 @@ mod tests {
             Some("arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1")
         );
         assert_eq!(
-            found.newest(KeptKind::Bucket).unwrap().id,
+            found.reusable(true, false).0.unwrap().id,
             "demo-databucket-new"
         );
         assert_eq!(found.kept[2].size_bytes, Some(6144));

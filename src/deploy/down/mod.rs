@@ -398,11 +398,7 @@ fn kept_data(recorded: &[Recorded], earlier: &[Kept], stack: &str) -> Vec<KeptDa
         .iter()
         .filter(|r| r.retention.kept() && !r.physical_id.is_empty())
         .filter_map(|r| {
-            let kind = match r.resource_type.as_str() {
-                "AWS::S3::Bucket" => KeptKind::Bucket,
-                "AWS::EFS::FileSystem" => KeptKind::FileSystem,
-                _ => return None,
-            };
+            let kind = KeptKind::of_resource_type(&r.resource_type)?;
             Some(KeptData {
                 kind,
                 id: r.physical_id.clone(),
@@ -495,11 +491,7 @@ async fn earlier_kept(
 ) -> Result<Vec<Kept>, AwsError> {
     let listed: BTreeSet<String> = recorded
         .iter()
-        .filter(|r| {
-            [KeptKind::Bucket, KeptKind::FileSystem]
-                .iter()
-                .any(|k| k.resource_type() == r.resource_type)
-        })
+        .filter(|r| KeptKind::of_resource_type(&r.resource_type).is_some())
         .map(|r| r.physical_id.clone())
         .collect();
     // --delete-data insists on looking; a report goes on without, saying so.
