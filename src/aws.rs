@@ -15,6 +15,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_sdk_cloudformation::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -134,9 +135,76 @@ struct CountCalls(Arc<ApiCounter>);
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// When an attempt went on the wire, for its latency in the `-v` trace.
+#[derive(Debug, Clone)]
+struct AttemptStarted(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for AttemptStarted {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// The target of the one-line-per-attempt trace `-v` shows (src/trace.rs turns it on).
+pub const TRACE_TARGET: &str = "stackctl::aws";
+
+/// The request id AWS returns in a header (the name differs between protocols).
+fn request_id(response: &HttpResponse) -> &str {
+    ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"]
+        .iter()
+        .find_map(|name| response.headers().get(*name))
+        .unwrap_or("-")
+}
+
 impl Intercept for CountCalls {
     fn name(&self) -> &'static str {
         "stackctl::CountCalls"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if tracing::enabled!(target: TRACE_TARGET, tracing::Level::INFO) {
+            cfg.interceptor_state()
+                .store_put(AttemptStarted(std::time::Instant::now()));
+        }
+        Ok(())
+    }
+
+    /// One line per attempt for `-v`: only names, numbers and the request id, never a header
+    /// or body (credentials and signatures live there).
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !tracing::enabled!(target: TRACE_TARGET, tracing::Level::INFO) {
+            return Ok(());
+        }
+        let meta = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>();
+        let service = meta.map_or("?", |m| m.service());
+        let operation = meta.map_or("?", |m| m.name());
+        let attempt = cfg
+            .load::<aws_smithy_runtime_api::client::retries::RequestAttempts>()
+            .map_or(1, |a| a.attempts());
+        let latency_ms = cfg
+            .load::<AttemptStarted>()
+            .map_or(0, |t| t.0.elapsed().as_millis());
+        match context.response() {
+            Some(response) => tracing::info!(
+                target: TRACE_TARGET,
+                "{service} {operation} status={} latency_ms={latency_ms} attempt={attempt} request_id={}",
+                response.status().as_u16(),
+                request_id(response),
+            ),
+            None => tracing::info!(
+                target: TRACE_TARGET,
+                "{service} {operation} status=none latency_ms={latency_ms} attempt={attempt} (no response: connection or timeout error)",
+            ),
+        }
+        Ok(())
     }
 
     fn read_before_execution(

@@ -45,6 +45,19 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Plain status lines even on a terminal: no progress bars (for screen recordings, `script`
+    /// and tmux logs).
+    /// (STACKCTL_NO_PROGRESS=1 sets it; 0, false, no or off do not.)
+    #[arg(long, global = true, env = "STACKCTL_NO_PROGRESS",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_progress: bool,
+
+    /// One line per AWS call on stderr (service, operation, HTTP status, latency, attempt,
+    /// request id); -vv adds the SDK's debug events. RUST_LOG, when set, picks the events
+    /// instead. Credentials and signatures are never shown.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     /// AWS region; beats the stack file's `region`, AWS_REGION and the profile.
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
@@ -57,6 +70,18 @@ pub struct GlobalArgs {
     /// AWS_ENDPOINT_URL works too.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+impl GlobalArgs {
+    /// True when long operations may draw progress bars: text output, not `--quiet`, not
+    /// `--no-progress`, and stderr is a terminal. Everything else gets plain lines (or NDJSON).
+    pub fn progress_bars(&self) -> bool {
+        use std::io::IsTerminal;
+        self.output == OutputFormat::Text
+            && !self.quiet
+            && !self.no_progress
+            && std::io::stderr().is_terminal()
+    }
 }
 
 /// Global options given on the command line that the command run cannot use, refused with

@@ -50,11 +50,10 @@ pub enum Error {
     /// A job cannot be built from the stack (missing stack or output).
     #[error("{0}")]
     Job(String),
-    /// Ctrl-C while waiting for a training job, which keeps running.
-    #[error(
-        "interrupted; training job `{0}` keeps running; stop it with `stackctl job stop {0}`, or wait again with `stackctl job wait {0}`"
-    )]
-    JobInterrupted(String),
+    /// Ctrl-C during a long operation (stack, job, staging, DataSync, import): what goes on on
+    /// AWS and what to run (exit 130 on every path).
+    #[error("{0}")]
+    Interrupted(crate::interrupt::Interruption),
     /// The job's options break the profile's schema or SageMaker's limits.
     #[error("invalid training job:\n  {}", .0.join("\n  "))]
     JobInput(Vec<String>),
@@ -90,6 +89,12 @@ pub enum Error {
         /// Final status.
         status: String,
     },
+}
+
+impl From<crate::interrupt::Interruption> for Error {
+    fn from(interruption: crate::interrupt::Interruption) -> Self {
+        Self::Interrupted(interruption)
+    }
 }
 
 impl From<crate::image::ImageError> for Error {
@@ -138,14 +143,12 @@ impl Error {
             | Self::Preflight(_)
             | Self::KeptData(_)
             | Self::JsonConflict { .. } => ExitStatus::BadInput,
-            Self::Data(DataError::Interrupted(_)) => ExitStatus::Interrupted,
+            Self::Interrupted(_) => ExitStatus::Interrupted,
             Self::Data(data) if data.is_bad_input() => ExitStatus::BadInput,
             Self::Data(_) => ExitStatus::Failure,
             Self::Image(crate::image::ImageError::NoTemplate(_)) => ExitStatus::BadInput,
             Self::Image(_) => ExitStatus::Failure,
-            Self::JobInterrupted(_) => ExitStatus::Interrupted,
             Self::Deploy(DeployError::NeedsConfirmation(_)) => ExitStatus::BadInput,
-            Self::Deploy(DeployError::Interrupted(_)) => ExitStatus::Interrupted,
             Self::Deploy(_) => ExitStatus::Failure,
         }
     }

@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod error;
 pub mod exit_code;
 pub mod image;
+pub mod interrupt;
 pub mod jobs;
 pub mod outputs;
 pub mod preflight;
@@ -22,6 +23,7 @@ pub mod render;
 pub mod report;
 pub mod spec;
 pub mod table;
+pub mod trace;
 
 use std::ffi::OsString;
 
@@ -31,11 +33,10 @@ use exit_code::ExitStatus;
 use printer::Printer;
 use spec::SpecError;
 
-/// Parses `args`, runs the command, reports any error, and returns the exit status.
-pub fn run(
-    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    printer: &mut Printer,
-) -> ExitStatus {
+/// Parses `args` (once, with clap, as `OsString`s: a non-UTF-8 argument is a usage error or a
+/// path, never a panic), builds the printer and the trace from the parsed flags (so `-yq` is
+/// quiet), runs the command, reports any error, and returns the exit status.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitStatus {
     let parsed = <Cli as clap::CommandFactory>::command()
         .try_get_matches_from(args)
         .and_then(|matches| {
@@ -46,6 +47,7 @@ pub fn run(
         Ok(cli) => cli,
         Err(err) => {
             // clap formats help, version and usage errors; usage errors are bad input (2).
+            let mut printer = Printer::stdio(false);
             let text = err.render().to_string();
             let status = if err.use_stderr() {
                 let _ = write!(printer.err(), "{text}");
@@ -58,6 +60,9 @@ pub fn run(
             return status;
         }
     };
+    trace::init(cli.global.verbose);
+    let mut printer = Printer::stdio(cli.global.quiet);
+    let printer = &mut printer;
     let json = cli.global.output == OutputFormat::Json;
     let result = dispatch(&cli, printer);
     let status = match result {
@@ -183,16 +188,19 @@ fn error_json(err: &Error, status: ExitStatus) -> serde_json::Value {
             .collect(),
         _ => Vec::new(),
     };
-    serde_json::json!({
+    let mut value = serde_json::json!({
         "ok": false,
         "exit_code": status.code(),
         "error": err.report(),
         "diagnostics": diagnostics,
-    })
+    });
+    if let Error::Interrupted(interruption) = err {
+        value["interruption"] = serde_json::to_value(interruption).unwrap_or_default();
+    }
+    value
 }
 
 /// The binary's entry point.
 pub fn main() -> std::process::ExitCode {
-    let mut printer = Printer::stdio(std::env::args().any(|a| a == "-q" || a == "--quiet"));
-    run(std::env::args_os(), &mut printer).into()
+    run(std::env::args_os()).into()
 }

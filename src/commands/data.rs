@@ -24,6 +24,7 @@ use crate::data::upload::{self, UploadOptions, UploadSummary};
 use crate::data::{DataError, s3_url};
 use crate::deploy::stack;
 use crate::error::Error;
+use crate::interrupt::{Interruption, this_command, until_interrupted};
 use crate::jobs::profile::Profile;
 use crate::outputs::StackOutput;
 use crate::printer::Printer;
@@ -201,15 +202,13 @@ pub async fn stage(
         ));
     }
     let to = if own_prefix { StageTarget::S3 } else { args.to };
-    let progress: Arc<dyn TransferReporter> =
-        Arc::from(transfer::for_output(global.output, global.quiet));
+    let progress: Arc<dyn TransferReporter> = Arc::from(transfer::for_output(global));
     let mut result = StageResult {
         bucket: target.bucket.clone(),
         prefix: target.prefix.clone(),
         ..StageResult::default()
     };
 
-    let interrupted = |what: String| Error::Data(DataError::Interrupted(what));
     if let Some(table) = &table {
         let names: Vec<String> = backbones.iter().map(|b| b.as_str().to_owned()).collect();
         let files = table.selected(&names);
@@ -217,13 +216,21 @@ pub async fn stage(
             work_dir: args.work_dir.clone(),
             base_url: args.download_url.clone(),
         };
-        let summary = tokio::select! {
-            r = download::fetch_all(&files, &opts, progress.clone()) => r?,
-            _ = tokio::signal::ctrl_c() => return Err(interrupted(format!(
-                "the download stopped; run the same command again to resume (partial files in {})",
-                args.work_dir.join("downloads").display()
-            ))),
-        };
+        let summary = until_interrupted(
+            async { Ok(download::fetch_all(&files, &opts, progress.clone()).await?) },
+            async || {
+                Interruption::new(
+                    "while downloading the archives",
+                    format!(
+                        "nothing runs on AWS for it; the partial files stay in {} and the next run resumes them",
+                        args.work_dir.join("downloads").display()
+                    ),
+                )
+                .then("resume", this_command())
+                .into()
+            },
+        )
+        .await?;
         tree = Some(local::scan(&summary.tree, &req)?);
         result.download = Some(summary);
     }
@@ -239,12 +246,28 @@ pub async fn stage(
             concurrency: usize::from(args.concurrency),
             part_size: args.part_size * crate::data::etag::MIB,
         };
-        let summary = tokio::select! {
-            r = upload::upload_with_listing(&aws.s3, tree, &listing, &opts, progress.clone(), listing_started) => r?,
-            _ = tokio::signal::ctrl_c() => return Err(interrupted(
-                "the upload stopped; run the same command again: files already there are skipped and a large file resumes from its last part".to_owned()
-            )),
-        };
+        let summary = until_interrupted(
+            async {
+                Ok(upload::upload_with_listing(
+                    &aws.s3,
+                    tree,
+                    &listing,
+                    &opts,
+                    progress.clone(),
+                    listing_started,
+                )
+                .await?)
+            },
+            async || {
+                Interruption::new(
+                    format!("while uploading to s3://{}/{}", target.bucket, target.prefix),
+                    "the upload stopped (nothing runs on AWS for it); the next run skips the files already there and resumes a large file from its last part",
+                )
+                .then("resume", this_command())
+                .into()
+            },
+        )
+        .await?;
         // No second listing: the tree passed the same layout check, so the prefix is complete,
         // and this run's uploads are dated `now` below.
         if summary.uploaded_files > 0 {
@@ -282,12 +305,34 @@ pub async fn stage(
     if want_efs {
         match &target.datasync_task {
             Some(task) => {
-                let copy = tokio::select! {
-                    r = datasync::copy_to_efs(&aws.datasync, task, latest, args.force, !args.no_wait, progress.clone()) => r?,
-                    _ = tokio::signal::ctrl_c() => return Err(interrupted(
-                        "the copy to EFS keeps running in DataSync; `stackctl data status` shows it".to_owned()
-                    )),
-                };
+                let copy = until_interrupted(
+                    async {
+                        Ok(datasync::copy_to_efs(
+                            &aws.datasync,
+                            task,
+                            latest,
+                            args.force,
+                            !args.no_wait,
+                            progress.clone(),
+                        )
+                        .await?)
+                    },
+                    async || {
+                        Interruption::new(
+                            "while copying to EFS",
+                            "the copy keeps running in DataSync",
+                        )
+                        .then("look (and find its execution ARN)", "stackctl data status")
+                        .then("re-attach", "stackctl data stage --to efs")
+                        .then(
+                            "stop it",
+                            "aws datasync cancel-task-execution --task-execution-arn ARN",
+                        )
+                        .with_globals(global)
+                        .into()
+                    },
+                )
+                .await?;
                 result.efs = Some(copy);
             }
             None if args.to == StageTarget::Efs => {
@@ -304,12 +349,36 @@ pub async fn stage(
     if want_fsx {
         match &target.fsx_id {
             Some(fs) => {
-                let import = tokio::select! {
-                    r = fsx_import::import(&aws.fsx, fs, &target.bucket, &target.prefix, latest, args.force, !args.no_wait, progress.clone()) => r?,
-                    _ = tokio::signal::ctrl_c() => return Err(interrupted(
-                        "the FSx import keeps running; `stackctl data status` shows it".to_owned()
-                    )),
-                };
+                let import = until_interrupted(
+                    async {
+                        Ok(fsx_import::import(
+                            &aws.fsx,
+                            fs,
+                            &target.bucket,
+                            &target.prefix,
+                            latest,
+                            args.force,
+                            !args.no_wait,
+                            progress.clone(),
+                        )
+                        .await?)
+                    },
+                    async || {
+                        Interruption::new(
+                            "while importing into FSx",
+                            "the import task keeps running in FSx",
+                        )
+                        .then("look (and find its task id)", "stackctl data status")
+                        .then("re-attach", "stackctl data stage --to fsx")
+                        .then(
+                            "stop it",
+                            "aws fsx cancel-data-repository-task --task-id TASK_ID",
+                        )
+                        .with_globals(global)
+                        .into()
+                    },
+                )
+                .await?;
                 result.fsx = Some(import);
             }
             None if args.to == StageTarget::Fsx => {

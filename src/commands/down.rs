@@ -1,7 +1,6 @@
 //! `stackctl down`: delete the stack, keep (or with --delete-data delete) the data.
 
 use crate::cli::{DownArgs, GlobalArgs};
-use crate::deploy::DeployError;
 use crate::deploy::down::sweep::SweepSettings;
 use crate::deploy::down::{DownRequest, Progress, STALL_AFTER, down};
 use crate::deploy::wait::WaitSettings;
@@ -12,7 +11,7 @@ use crate::report::{self, Change};
 /// Runs `down` with progress.
 pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &mut Printer) -> Result<(), Error> {
     let (_, spec) = super::load_spec(global, printer)?;
-    let reporter = report::for_output(global.output, global.quiet);
+    let reporter = report::for_output(global);
     let delete_data = args.delete_data;
     let ask = |plan: &[Change]| {
         let data = if delete_data {
@@ -46,12 +45,18 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &mut Printer) ->
         progress: &progress,
     };
     // Ctrl-C while connecting is still "nothing changed" (Stage::Looking).
-    let outcome = super::until_interrupted(
+    let outcome = crate::interrupt::until_interrupted(
         async {
             let aws = super::aws_context::connect(global, &spec).await?;
             Ok(down(&aws, &request, reporter.as_ref()).await?)
         },
-        || DeployError::Interrupted(progress.stage().interruption(spec.name.as_str())).into(),
+        async || {
+            progress
+                .stage()
+                .interruption(spec.name.as_str())
+                .with_globals(global)
+                .into()
+        },
     )
     .await?;
     reporter.finished(&outcome);

@@ -3,6 +3,7 @@
 use crate::cli::{GlobalArgs, JobModel, SubmitArgs};
 use crate::cost::{Prices, training_ceiling};
 use crate::error::Error;
+use crate::interrupt::Interruption;
 use crate::jobs::profile::Profile;
 use crate::jobs::request::{self, DataSourceKind, JobOptions, MAX_RUN_SECONDS};
 use crate::jobs::submit::{self, SubmitError};
@@ -450,28 +451,36 @@ async fn wait_with(
     name: &str,
     printer: &mut Printer,
 ) -> Result<JobSummary, Error> {
-    let waited = tokio::select! {
-        d = watch::wait_for(aws, name, |secs, status| {
-            let _ = printer.status(format_args!("{secs:>6} s  {status}"));
-        }) => d?,
-        _ = tokio::signal::ctrl_c() => return Err(interrupted(global, aws, name).await),
-    };
+    let waited = crate::interrupt::until_interrupted(
+        async {
+            Ok(watch::wait_for(aws, name, |secs, status| {
+                let _ = printer.status(format_args!("{secs:>6} s  {status}"));
+            })
+            .await?)
+        },
+        async || interrupted(global, aws, name).await,
+    )
+    .await?;
     summary(aws, &waited).await
 }
 
-/// Ctrl-C during `wait`: ask on a terminal whether to stop the job; otherwise say it runs on.
+/// Ctrl-C during `wait`: ask on a terminal whether to stop the job; either way the error says
+/// what goes on and exits 130.
 async fn interrupted(global: &GlobalArgs, aws: &Aws, name: &str) -> Error {
+    let mut said = Interruption::training_job(name, "waiting for");
     if super::aws_context::interactive(global)
         && super::aws_context::ask(&format!("\nstop training job `{name}` too?"))
     {
         if let Err(e) = stop_job(aws, name).await {
             return e;
         }
-        return Error::Job(format!(
-            "interrupted; asked SageMaker to stop `{name}` (it takes a few minutes; `stackctl job describe {name}` shows when)"
-        ));
+        said = Interruption::new(
+            format!("while waiting for training job `{name}`"),
+            "SageMaker was asked to stop it, which takes a few minutes",
+        )
+        .then("look", format!("stackctl job describe {name}"));
     }
-    Error::JobInterrupted(name.to_owned())
+    said.with_globals(global).into()
 }
 
 async fn stop_job(aws: &Aws, name: &str) -> Result<(), Error> {
@@ -521,19 +530,36 @@ pub async fn logs(
         .training_job_status()
         .map(|s| s.as_str().to_owned())
         .unwrap_or_default();
-    while follow && !matches!(status.as_str(), "Completed" | "Failed" | "Stopped") {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        status = describe_job(&aws, name)
-            .await?
-            .training_job_status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        // After the end, this is the last read.
-        for line in reader.poll(&aws, name).await? {
-            write_log_line(printer, &line, json)?;
-            printed += 1;
-        }
-        printer.out().flush()?;
+    let ended = |status: &str| matches!(status, "Completed" | "Failed" | "Stopped");
+    if follow && !ended(&status) {
+        let following = async {
+            while !ended(&status) {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                status = describe_job(&aws, name)
+                    .await?
+                    .training_job_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default();
+                // After the end, this is the last read.
+                for line in reader.poll(&aws, name).await? {
+                    write_log_line(printer, &line, json)?;
+                    printed += 1;
+                }
+                printer.out().flush()?;
+            }
+            Ok(())
+        };
+        crate::interrupt::until_interrupted(following, async || {
+            Interruption::new(
+                format!("while following the logs of training job `{name}`"),
+                "the training job keeps running on SageMaker until it ends or is stopped",
+            )
+            .then("re-attach", format!("stackctl job logs {name} --follow"))
+            .then("stop it", format!("stackctl job stop {name}"))
+            .with_globals(global)
+            .into()
+        })
+        .await?;
     }
     if printed == 0 {
         let which = filter

@@ -65,18 +65,6 @@ pub(crate) fn load_spec(
     Ok((source, spec))
 }
 
-/// Runs `work` until it ends or Ctrl-C comes; then the error `interrupted` makes (read the
-/// command's progress there to say what was changed).
-pub(crate) async fn until_interrupted<T>(
-    work: impl std::future::Future<Output = Result<T, Error>>,
-    interrupted: impl FnOnce() -> Error,
-) -> Result<T, Error> {
-    tokio::select! {
-        result = work => result,
-        Ok(()) = tokio::signal::ctrl_c() => Err(interrupted()),
-    }
-}
-
 /// Renders and checks the template for `spec` with the templates `--templates` selects.
 pub(crate) fn render_spec(global: &GlobalArgs, spec: &StackSpec) -> Result<Rendered, Error> {
     let err = |source| Error::Render {

@@ -1,7 +1,6 @@
 //! `stackctl up`: create or update the stack.
 
 use crate::cli::{GlobalArgs, OutputFormat, UpArgs};
-use crate::deploy::DeployError;
 use crate::deploy::up::{UpProgress, UpRequest, up};
 use crate::error::Error;
 use crate::printer::Printer;
@@ -12,7 +11,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
     let (source, spec) = super::load_spec(global, printer)?;
     // Rendered before connecting: a template that cannot be rendered needs no AWS to say so.
     let rendered = super::render_spec(global, &spec)?;
-    let reporter = report::for_output(global.output, global.quiet);
+    let reporter = report::for_output(global);
     let ask = |changes: &[Change]| {
         let risky = changes.iter().filter(|c| c.needs_confirmation).count();
         super::aws_context::ask(&format!(
@@ -24,7 +23,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
     // ExecuteChangeSet (connecting, describing, the preflight, a change set being prepared).
     let progress = UpProgress::default();
     let name = spec.name.to_string();
-    let outcome = super::until_interrupted(
+    let outcome = crate::interrupt::until_interrupted(
         async {
             let aws = super::aws_context::connect(global, &spec).await?;
             // A new stack may reuse the data an earlier deployment of its name kept.
@@ -48,7 +47,13 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &mut Printer) -> R
             };
             Ok(up(&aws, &request, reporter.as_ref()).await?)
         },
-        || DeployError::Interrupted(progress.stage().interruption(&name)).into(),
+        async || {
+            progress
+                .stage()
+                .interruption(&name)
+                .with_globals(global)
+                .into()
+        },
     )
     .await?;
     reporter.finished(&outcome);

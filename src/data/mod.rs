@@ -134,9 +134,6 @@ pub enum DataError {
         /// FSx's failure message.
         message: String,
     },
-    /// Ctrl-C. What AWS runs on its own (DataSync, FSx import) continues.
-    #[error("interrupted; {0}")]
-    Interrupted(String),
 }
 
 /// At most this many problems are listed; the rest are counted.

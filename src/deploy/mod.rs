@@ -64,8 +64,4 @@ pub enum DeployError {
         /// What was waited for, how long, and what to do.
         detail: String,
     },
-    /// Ctrl-C during `up` or `down`; the message says what was changed, what goes on, and
-    /// what to run (the stage the command had reached decides).
-    #[error("{0}")]
-    Interrupted(String),
 }

@@ -9,6 +9,8 @@
 //! - UPDATE_ROLLBACK_FAILED: explain, or continue the rollback with `--continue-rollback`.
 
 use std::collections::BTreeMap;
+
+use crate::interrupt::Interruption;
 use std::time::Instant;
 
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, TemplateStage};
@@ -87,20 +89,33 @@ impl super::progress::Stage for UpStage {
 
 impl UpStage {
     /// What an interruption at this stage leaves behind, and what to run.
-    pub fn interruption(self, stack: &str) -> String {
+    pub fn interruption(self, stack: &str) -> Interruption {
+        let cancel = format!("aws cloudformation cancel-update-stack --stack-name {stack}");
         match self {
-            Self::Preparing => format!(
-                "interrupted before `up` changed anything: no operation was started and stack `{stack}` was not created, updated or deleted (a change set being prepared is never executed). Re-run `stackctl up` to start again"
-            ),
-            Self::Attached => format!(
-                "interrupted while waiting for stack `{stack}`, busy with an operation this run did not start (stackctl changed nothing); CloudFormation continues the operation. Re-run `stackctl up` to attach to it, or `stackctl status` to look"
-            ),
-            Self::Requesting => format!(
-                "interrupted while asking CloudFormation to change stack `{stack}`, before it answered: the change may or may not have started. Run `stackctl status` to see, and `stackctl up` to attach to it or start again"
-            ),
-            Self::Changing => format!(
-                "interrupted while waiting for stack `{stack}`; CloudFormation continues the operation. Re-run `stackctl up` to attach to it, or `stackctl status` to look"
-            ),
+            Self::Preparing => Interruption::new(
+                "before `up` changed anything",
+                format!("no operation was started and stack `{stack}` was not created, updated or deleted (a change set being prepared is never executed)"),
+            )
+            .then("start again", "stackctl up"),
+            Self::Attached => Interruption::new(
+                format!("while waiting for stack `{stack}`, busy with an operation this run did not start (stackctl changed nothing)"),
+                "CloudFormation continues the operation",
+            )
+            .then("re-attach", "stackctl up")
+            .then("look", "stackctl status"),
+            Self::Requesting => Interruption::new(
+                format!("while asking CloudFormation to change stack `{stack}`, before it answered"),
+                "the change may or may not have started",
+            )
+            .then("look", "stackctl status")
+            .then("re-attach or start again", "stackctl up"),
+            Self::Changing => Interruption::new(
+                format!("while waiting for stack `{stack}`"),
+                "CloudFormation continues the operation",
+            )
+            .then("re-attach", "stackctl up")
+            .then("stop an update (it rolls back)", cancel)
+            .then("look", "stackctl status"),
         }
     }
 }

@@ -8,12 +8,11 @@ pub mod progress;
 pub mod transfer;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use crate::cli::{GlobalArgs, OutputFormat};
 
 /// One CloudFormation resource event, as stackctl shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,14 +100,13 @@ pub trait Reporter: Send + Sync {
     fn finished(&self, outcome: &Outcome);
 }
 
-/// Picks the reporter for the output format and terminal.
-pub fn for_output(format: OutputFormat, quiet: bool) -> Box<dyn Reporter> {
-    match format {
+/// Picks the reporter for the output format, the flags and the terminal
+/// ([`GlobalArgs::progress_bars`]).
+pub fn for_output(global: &GlobalArgs) -> Box<dyn Reporter> {
+    match global.output {
         OutputFormat::Json => Box::new(json::JsonReporter::stdout()),
-        OutputFormat::Text if !quiet && std::io::stderr().is_terminal() => {
-            Box::new(progress::ProgressReporter::new())
-        }
-        OutputFormat::Text => Box::new(plain::PlainReporter::stderr(quiet)),
+        OutputFormat::Text if global.progress_bars() => Box::new(progress::ProgressReporter::new()),
+        OutputFormat::Text => Box::new(plain::PlainReporter::stderr(global.quiet)),
     }
 }
 

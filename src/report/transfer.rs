@@ -1,14 +1,14 @@
 //! Progress of transfers (uploads, downloads, copies) in files and bytes: an indicatif bar with
 //! rate and ETA on a terminal, a plain line every few seconds otherwise, nothing for JSON.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::OutputFormat;
+use crate::cli::{GlobalArgs, OutputFormat};
 
 /// Receives the progress of one transfer at a time. Called from many tasks at once.
 pub trait TransferReporter: Send + Sync {
@@ -27,11 +27,11 @@ pub trait TransferReporter: Send + Sync {
 }
 
 /// Picks the reporter for the output format and terminal.
-pub fn for_output(format: OutputFormat, quiet: bool) -> Box<dyn TransferReporter> {
-    match format {
+pub fn for_output(global: &GlobalArgs) -> Box<dyn TransferReporter> {
+    match global.output {
         OutputFormat::Json => Box::new(Silent),
-        OutputFormat::Text if quiet => Box::new(Silent),
-        OutputFormat::Text if std::io::stderr().is_terminal() => Box::new(Bar::new()),
+        OutputFormat::Text if global.quiet => Box::new(Silent),
+        OutputFormat::Text if global.progress_bars() => Box::new(Bar::new()),
         OutputFormat::Text => Box::new(Plain::new(
             Box::new(std::io::stderr()),
             Duration::from_secs(10),

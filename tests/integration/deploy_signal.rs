@@ -111,7 +111,8 @@ fn ctrl_c_while_waiting_detaches_with_exit_130() {
         seen.contains("CloudFormation continues the operation"),
         "{seen}"
     );
-    assert!(seen.contains("Re-run `stackctl up` to attach"), "{seen}");
+    assert!(seen.contains("re-attach:"), "{seen}");
+    assert!(seen.contains("stackctl --endpoint-url"), "{seen}");
 }
 
 /// A fake CloudFormation (and EC2 zones) endpoint whose stack `mask-rcnn` is UPDATE_COMPLETE

@@ -28,6 +28,8 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::interrupt::Interruption;
+
 use aws_sdk_cloudformation::types::{StackStatus, TemplateStage};
 
 use self::interfaces::{Cleared, Scope};
@@ -93,20 +95,29 @@ impl super::progress::Stage for Stage {
 
 impl Stage {
     /// What an interruption at this stage leaves behind, and what to run.
-    pub fn interruption(self, stack: &str) -> String {
+    pub fn interruption(self, stack: &str) -> Interruption {
         match self {
-            Self::Looking => format!(
-                "interrupted before `down` changed anything: nothing of stack `{stack}` was stopped or deleted"
-            ),
-            Self::StoppingWork => format!(
-                "interrupted while ending the running work of stack `{stack}`: what was asked to stop goes on stopping, and the stack was not deleted. Re-run `stackctl down` to go on"
-            ),
-            Self::Deleting => format!(
-                "interrupted while waiting for stack `{stack}` to be deleted; CloudFormation continues the deletion. Re-run `stackctl down` to attach to it (it then removes what is left and reports the kept data), or `stackctl status` to look"
-            ),
-            Self::Sweeping => format!(
-                "interrupted while removing what the deletion of stack `{stack}` left behind. Re-run `stackctl down`: it finds the deleted stack's resources again and finishes"
-            ),
+            Self::Looking => Interruption::new(
+                "before `down` changed anything",
+                format!("nothing of stack `{stack}` was stopped or deleted"),
+            )
+            .then("start again", "stackctl down"),
+            Self::StoppingWork => Interruption::new(
+                format!("while ending the running work of stack `{stack}`"),
+                "what was asked to stop goes on stopping on AWS, and the stack was not deleted",
+            )
+            .then("go on", "stackctl down"),
+            Self::Deleting => Interruption::new(
+                format!("while waiting for stack `{stack}` to be deleted"),
+                "CloudFormation continues the deletion",
+            )
+            .then("re-attach (then it removes what is left and reports the kept data)", "stackctl down")
+            .then("look", "stackctl status"),
+            Self::Sweeping => Interruption::new(
+                format!("while removing what the deletion of stack `{stack}` left behind"),
+                "nothing runs on AWS for it; a second `down` finds the deleted stack's resources again and finishes",
+            )
+            .then("finish", "stackctl down"),
         }
     }
 }

@@ -961,12 +961,14 @@ fn an_interruption_says_what_goes_on_without_down() {
     use super::Stage;
     let progress = Progress::default();
     assert_eq!(progress.stage(), Stage::Looking);
-    let said = |stage: Stage| stage.interruption("demo");
+    let said = |stage: Stage| stage.interruption("demo").to_string();
     assert!(said(Stage::Looking).contains("nothing of stack `demo` was stopped or deleted"));
     assert!(!said(Stage::Looking).contains("CloudFormation continues"));
     assert!(said(Stage::StoppingWork).contains("the stack was not deleted"));
     assert!(said(Stage::Deleting).contains("CloudFormation continues the deletion"));
-    assert!(said(Stage::Deleting).contains("Re-run `stackctl down` to attach"));
+    assert!(said(Stage::Deleting).contains(
+        "re-attach (then it removes what is left and reports the kept data):  stackctl down"
+    ));
     assert!(said(Stage::Sweeping).contains("finds the deleted stack's resources again"));
     progress.enter(Stage::Deleting);
     assert_eq!(progress.stage(), Stage::Deleting);
