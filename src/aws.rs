@@ -271,7 +271,7 @@ pub enum AwsError {
     /// No provider of the standard chain has credentials (environment, shared files, SSO,
     /// web identity, container, instance metadata).
     #[error(
-        "no AWS credentials found; run `aws configure` or `aws sso login`, or choose a configured profile with --profile NAME or AWS_PROFILE"
+        "no AWS credentials found (looked in the environment, the shared config and credentials files, SSO, web identity, the container endpoint and instance metadata)"
     )]
     NoCredentialsFound,
     /// Credentials could not be found or used.

@@ -188,6 +188,9 @@ impl Error {
             Self::Aws(AwsError::NoRegion) => Some(
                 "pass --region, set `region:` in the stack file, or export AWS_REGION (`plan --offline` needs no AWS at all)".to_owned(),
             ),
+            Self::Aws(AwsError::NoCredentialsFound) => Some(
+                "run `aws configure` or `aws sso login`, or choose a configured profile with --profile NAME or AWS_PROFILE".to_owned(),
+            ),
             Self::Aws(AwsError::NoCredentials { .. }) => Some(
                 "configure credentials (aws configure, AWS_PROFILE, SSO login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)".to_owned(),
             ),

@@ -1195,12 +1195,16 @@ async fn ctrl_c_during_wait_says_the_job_keeps_running() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert_eq!(status.code(), Some(130), "{rest}");
-    assert!(
-        rest.contains(
-            "training job `tp-wait` keeps running; stop it with `stackctl job stop tp-wait`"
-        ),
-        "{rest}"
-    );
+    // One interruption error (issue 13): what keeps running, and the exact commands, with
+    // this run's --endpoint-url so they reach the same endpoint.
+    let g = format!("stackctl --endpoint-url {}", proxy.endpoint);
+    for needle in [
+        "interrupted while waiting for training job `tp-wait`: the training job keeps running on SageMaker".to_owned(),
+        format!("re-attach:  {g} job wait tp-wait"),
+        format!("stop it:    {g} job stop tp-wait"),
+    ] {
+        assert!(rest.contains(&needle), "{needle}:\n{rest}");
+    }
 }
 
 /// A proxy rewrite that reports every training job InProgress while `flag` is set (the

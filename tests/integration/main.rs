@@ -4,6 +4,7 @@
 //! a missing emulator or linter fails the test, it is never skipped.
 
 mod cli;
+mod cli_conventions;
 mod data_stage;
 mod deploy_down;
 mod deploy_faults;

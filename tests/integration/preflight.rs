@@ -33,14 +33,15 @@ fn no_credentials_exits_4_at_once_with_one_line_saying_what_to_do() {
     for args in [&["status"][..], &["plan"], &["up", "--yes"]] {
         let (code, stderr, took) = bare(dir.path(), true, args);
         assert_eq!(code, 4, "{args:?}: {stderr}");
-        // One line besides the one naming the stack file (issue 12).
+        // The error and its hint besides the line naming the stack file (issues 12 and 13).
         let lines: Vec<&str> = stderr
             .trim()
             .lines()
             .filter(|l| !l.starts_with("using stack "))
             .collect();
-        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
-        assert_eq!(stderr.trim().lines().count(), 2, "{args:?}: {stderr}");
+        assert_eq!(lines.len(), 2, "{args:?}: {stderr}");
+        assert!(lines[1].starts_with("hint: "), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 3, "{args:?}: {stderr}");
         for word in [
             "no AWS credentials found",
             "aws configure",
