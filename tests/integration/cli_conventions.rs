@@ -229,9 +229,9 @@ impl Terminal {
     /// `return` leaves it early).
     fn run(&self, dir: &Path, script: &str) -> (Vec<String>, String) {
         let done = dir.join("done");
-        let _ = std::fs::remove_file(&done);
+        let _ = fs_err::remove_file(&done);
         let path = dir.join("run.sh");
-        std::fs::write(
+        fs_err::write(
             &path,
             format!(
                 "run() {{\n{script}\n}}\nrun\necho \"exit=$?\"\ntouch '{}'\nsleep 600\n",
