@@ -4,6 +4,7 @@
 //! a missing emulator or linter fails the test, it is never skipped.
 
 mod cli;
+mod completions_man;
 mod data_stage;
 mod deploy_down;
 mod deploy_faults;
@@ -22,6 +23,7 @@ mod mpijob;
 mod preflight;
 mod readme_use;
 mod render_matrix;
+mod schema;
 mod scripts_lint;
 mod stack_file_errors;
 mod support;
