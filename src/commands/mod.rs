@@ -1,16 +1,19 @@
 //! One module per command; each takes resolved arguments and a [`Printer`].
 
 mod aws_context;
+pub mod completions;
 pub mod data;
 pub mod doctor;
 pub mod down;
 pub mod image;
 pub mod init;
 pub mod job;
+pub mod man;
 pub mod outputs;
 pub mod plan;
 pub mod render;
 mod reuse;
+pub mod schema;
 pub mod status;
 pub mod up;
 pub mod validate;
@@ -62,6 +65,15 @@ pub(crate) fn load_spec(
     };
     let spec = source.load()?;
     printer.status(format_args!("using stack `{}` from {from}", spec.name))?;
+    if let Some(path) = &source.path
+        && let Some(stale) = crate::spec::schema::stale_copy(path, &source.text)
+    {
+        printer.status(format_args!(
+            "{} (which the stack file's $schema line names) is not this stackctl's schema; editors check against an old one: refresh it with `stackctl schema --out {}`",
+            stale.display(),
+            stale.display()
+        ))?;
+    }
     Ok((source, spec))
 }
 

@@ -275,12 +275,8 @@ fn check_json_start(file: &LocalFile, problems: &mut Vec<String>) {
 }
 
 fn did_you_mean(name: &str, candidates: &BTreeSet<String>) -> String {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!(" (did you mean `{c}/`?)"))
+    crate::suggest::closest(name, candidates.iter().map(String::as_str), 0.7)
+        .map(|c| format!(" (did you mean `{c}/`?)"))
         .unwrap_or_default()
 }
 

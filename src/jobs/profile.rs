@@ -520,15 +520,9 @@ impl Profile {
 
 /// "unknown hyperparameter `lr_shedule`; did you mean `lr_schedule`?"
 fn unknown(name: &str, schema: &[Hyperparameter], passthrough: bool) -> String {
-    let best = schema
-        .iter()
-        .map(|h| (strsim::jaro_winkler(name, &h.name), h.name.as_str()))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
     let known: Vec<&str> = schema.iter().map(|h| h.name.as_str()).collect();
     let mut text = format!("unknown hyperparameter `{name}`");
-    if let Some((score, candidate)) = best
-        && score > 0.8
-    {
+    if let Some(candidate) = crate::suggest::closest(name, known.iter().copied(), 0.8) {
         text.push_str(&format!("; did you mean `{candidate}`?"));
     }
     text.push_str(&format!(" (known: {}", known.join(", ")));

@@ -2,9 +2,14 @@
 //!
 //! Every struct denies unknown fields, so a typo is an error rather than a silently ignored key.
 //! Defaults here must match `stacks/default.yaml` (a test checks that they do).
+//!
+//! The doc comments of the fields are also the descriptions of the JSON Schema (`stackctl
+//! schema`) and the end of the `allowed:` line of an error (`schema.rs`): they say what the key
+//! means and what the type alone cannot say.
 
 use std::collections::BTreeMap;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::scalars::{
@@ -13,46 +18,49 @@ use super::scalars::{
     StackName, SubnetId, TagKey, TagValue, TrainingVolumeGib, VpcId,
 };
 
-/// A whole stack file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A stackctl stack file: one CloudFormation stack for distributed Mask R-CNN training
+/// (docs/stack-file.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackFile {
-    /// CloudFormation stack name.
+    /// The CloudFormation stack name, also the prefix of the names stackctl gives to resources.
     pub name: StackName,
-    /// Region; when absent, the AWS configuration chain decides.
+    /// When absent, --region, AWS_REGION or the profile decide.
     #[serde(default)]
     pub region: Option<Region>,
-    /// Stack tags, propagated by CloudFormation to every resource that supports tags.
+    /// Stack tags; CloudFormation copies them to every resource that supports tags.
     #[serde(default)]
+    #[schemars(schema_with = "tags_schema")]
     pub tags: BTreeMap<TagKey, TagValue>,
     /// Where the training data lives.
     #[serde(default)]
     pub data: DataSection,
-    /// The VPC: created, or an existing one.
+    /// The VPC: the stack creates one (the keys other than existing), or uses an existing one
+    /// (existing alone).
     #[serde(default)]
     pub network: NetworkSection,
     /// Amazon EFS.
     #[serde(default)]
     pub efs: EfsSection,
-    /// Amazon FSx for Lustre.
+    /// Amazon FSx for Lustre, linked to the data bucket.
     #[serde(default)]
     pub fsx: FsxSection,
-    /// SageMaker notebook instance.
+    /// The SageMaker notebook instance.
     #[serde(default)]
     pub notebook: NotebookSection,
-    /// Defaults for the job module.
+    /// Defaults of stackctl job submit; each can be overridden per job.
     #[serde(default)]
     pub jobs: JobsSection,
 }
 
-/// `data:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `data` section: where the training data lives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
-    /// Existing bucket; when absent the stack creates an encrypted bucket kept on delete.
+    /// An existing bucket; when absent, the stack creates an encrypted bucket kept on delete.
     #[serde(default)]
     pub bucket: Option<BucketName>,
-    /// Key prefix of the COCO data set in the bucket.
+    /// Key prefix of the COCO 2017 data set in the bucket.
     #[serde(default = "default_prefix")]
     pub prefix: S3Prefix,
 }
@@ -73,37 +81,43 @@ fn default_prefix() -> S3Prefix {
 }
 
 /// NAT gateway layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NatMode {
-    /// One NAT gateway in the first availability zone (cheapest).
+    /// One NAT gateway in the first availability zone, the cheapest.
     #[default]
     Single,
-    /// One NAT gateway per availability zone (no cross-AZ dependency).
+    /// One NAT gateway per availability zone, no cross-zone dependency.
     PerAz,
 }
 
-/// `network:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `network` section: the VPC the stack creates, or an existing one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[derive(Default)]
 pub struct NetworkSection {
-    /// VPC CIDR block of the created VPC.
+    /// CIDR block of the VPC the stack creates.
+    // Optional in the file, so that `existing` alone can be told from defaults written out.
     #[serde(default)]
+    #[schemars(default = "NetworkSection::default_vpc_cidr")]
     pub vpc_cidr: Option<Cidr>,
-    /// Number of availability zones (private subnets).
+    /// Number of availability zones, one private subnet in each.
     #[serde(default)]
+    #[schemars(default = "NetworkSection::default_azs")]
     pub availability_zones: Option<AzCount>,
     /// NAT gateway layout.
     #[serde(default)]
+    #[schemars(default = "NetworkSection::default_nat")]
     pub nat: Option<NatMode>,
-    /// Public subnet CIDRs; computed from `vpc_cidr` when absent.
+    /// Subnets for the NAT gateways, inside vpc_cidr and overlapping no other subnet: one for
+    /// nat: single, one per zone for nat: per-az; computed from vpc_cidr when absent.
     #[serde(default)]
     pub public_subnet_cidrs: Option<Vec<Cidr>>,
-    /// Private subnet CIDRs; computed from `vpc_cidr` when absent.
+    /// One subnet per availability zone, inside vpc_cidr and overlapping no other subnet;
+    /// computed from vpc_cidr when absent.
     #[serde(default)]
     pub private_subnet_cidrs: Option<Vec<Cidr>>,
-    /// Use an existing VPC instead of creating one.
+    /// An existing VPC to use instead of creating one; it excludes the other network keys.
     #[serde(default)]
     pub existing: Option<ExistingNetwork>,
 }
@@ -113,22 +127,39 @@ impl NetworkSection {
     pub const DEFAULT_VPC_CIDR: &str = "172.30.0.0/16";
     /// Default number of availability zones.
     pub const DEFAULT_AZS: u8 = 3;
+
+    fn default_vpc_cidr() -> Option<Cidr> {
+        Some(Cidr::try_from(Self::DEFAULT_VPC_CIDR.to_owned()).expect("valid default"))
+    }
+    fn default_azs() -> Option<AzCount> {
+        Some(AzCount::try_from(u64::from(Self::DEFAULT_AZS)).expect("valid default"))
+    }
+    fn default_nat() -> Option<NatMode> {
+        Some(NatMode::default())
+    }
 }
 
-/// `network.existing:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `network.existing`: a VPC the stack uses instead of creating one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExistingNetwork {
     /// The VPC.
     pub vpc_id: VpcId,
-    /// Private subnets with a route to the internet (NAT) and to S3.
+    /// Private subnets with a route to the internet (NAT) and to S3; FSx and the notebook go
+    /// into the first.
+    #[schemars(length(min = 1, max = ExistingNetwork::MAX_SUBNETS), extend("uniqueItems" = true))]
     pub private_subnet_ids: Vec<SubnetId>,
     /// Security group whose members may talk to each other.
     pub security_group_id: SecurityGroupId,
 }
 
+impl ExistingNetwork {
+    /// The most subnets SageMaker takes for a training job or notebook.
+    pub const MAX_SUBNETS: usize = 16;
+}
+
 /// EFS throughput mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EfsThroughputMode {
     /// Pay per byte transferred; scales with the workload.
@@ -148,14 +179,14 @@ impl EfsThroughputMode {
     }
 }
 
-/// `efs:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `efs` section: an EFS file system, created or existing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EfsSection {
     /// Whether the stack uses EFS at all.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Reuse this file system instead of creating one.
+    /// An existing file system to use instead of creating one.
     #[serde(default)]
     pub existing_id: Option<EfsId>,
     /// Keep the created file system when the stack is deleted or the resource replaced.
@@ -164,7 +195,8 @@ pub struct EfsSection {
     /// Throughput mode of a created file system.
     #[serde(default)]
     pub throughput_mode: EfsThroughputMode,
-    /// Create a mount target in every private subnet.
+    /// Create a mount target in every private subnet; must be true when the stack creates the
+    /// VPC; when absent, true except for an existing file system in an existing VPC.
     #[serde(default)]
     pub create_mount_targets: Option<bool>,
 }
@@ -182,7 +214,7 @@ impl Default for EfsSection {
 }
 
 /// FSx for Lustre deployment type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum FsxDeploymentType {
     /// Scratch file system: no replication, cheapest; a cache of the S3 data.
     #[default]
@@ -203,21 +235,22 @@ impl FsxDeploymentType {
     }
 }
 
-/// `fsx:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `fsx` section: an FSx for Lustre file system linked to the data bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FsxSection {
     /// Whether the stack creates an FSx for Lustre file system.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// SCRATCH_2 or PERSISTENT_2.
+    /// How the file system stores data.
     #[serde(default)]
     pub deployment_type: FsxDeploymentType,
-    /// Storage capacity in GiB: 1200, 2400, then multiples of 2400.
+    /// Storage capacity.
     #[serde(default = "default_fsx_gib")]
     pub storage_gib: FsxStorageGib,
-    /// PERSISTENT_2 throughput per TiB (MB/s): 125, 250, 500 or 1000.
+    /// Throughput in MB/s per TiB of storage, only with PERSISTENT_2, the lowest when absent.
     #[serde(default)]
+    #[schemars(schema_with = "throughput_schema")]
     pub per_unit_storage_throughput: Option<u32>,
     /// Import new, changed and deleted S3 objects automatically.
     #[serde(default = "yes")]
@@ -241,7 +274,7 @@ impl Default for FsxSection {
 }
 
 /// Notebook platform (operating system and Jupyter version).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum NotebookPlatform {
     /// Amazon Linux 2023, JupyterLab 4.
     #[default]
@@ -262,26 +295,26 @@ impl NotebookPlatform {
     }
 }
 
-/// `notebook:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `notebook` section: a SageMaker notebook instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotebookSection {
     /// Whether the stack creates a notebook instance.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Instance type.
+    /// Instance type of the notebook.
     #[serde(default = "default_notebook_type")]
     pub instance_type: InstanceType,
-    /// ML storage volume size.
+    /// Size of its ML storage volume.
     #[serde(default = "default_notebook_volume")]
     pub volume_gib: NotebookVolumeGib,
-    /// Give notebook users root.
+    /// Give notebook users root (the on-start script runs as root either way).
     #[serde(default)]
     pub root_access: bool,
-    /// Platform identifier.
+    /// Operating system and JupyterLab version.
     #[serde(default)]
     pub platform: NotebookPlatform,
-    /// Git repository cloned into the notebook.
+    /// A git repository cloned into the notebook.
     #[serde(default)]
     pub git: Option<GitRepo>,
 }
@@ -307,22 +340,23 @@ impl Default for NotebookSection {
     }
 }
 
-/// `notebook.git:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `notebook.git`: a git repository cloned into the notebook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GitRepo {
-    /// https URL of the repository.
+    /// The repository.
     pub url: GitUrl,
-    /// Branch to check out.
+    /// Branch to check out; when absent, the repository's default branch.
     #[serde(default)]
     pub branch: Option<GitBranch>,
-    /// Secrets Manager secret with `username` and `password` (a token) for a private repository.
+    /// For a private repository: a secret holding username and password (a token), in the
+    /// stack's region when region is set.
     #[serde(default)]
     pub secret_arn: Option<SecretArn>,
 }
 
-/// `jobs:`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `jobs` section: defaults of `stackctl job submit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobsSection {
     /// Training instance type.
@@ -331,14 +365,16 @@ pub struct JobsSection {
     /// Number of training instances.
     #[serde(default = "default_job_count")]
     pub instance_count: InstanceCount,
-    /// ML storage volume per instance.
+    /// Size of each instance's ML storage volume.
     #[serde(default = "default_job_volume")]
     pub volume_gib: TrainingVolumeGib,
-    /// Maximum run time.
+    /// Longest a training job may run.
     #[serde(default = "default_max_run")]
     pub max_run_seconds: MaxRunSeconds,
-    /// Image URI per model profile.
+    /// The image of each model; a model not listed uses its default ECR repository in the
+    /// account and region.
     #[serde(default)]
+    #[schemars(schema_with = "map_schema::<ModelName, ImageUri>")]
     pub images: BTreeMap<ModelName, ImageUri>,
 }
 
@@ -368,8 +404,11 @@ impl Default for JobsSection {
 }
 
 /// A model profile of the job module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(title = "model")]
 pub enum ModelName {
     /// TensorPack Mask/Faster-RCNN.
     Tensorpack,
@@ -395,4 +434,29 @@ impl ModelName {
 
 fn yes() -> bool {
     true
+}
+
+/// A mapping as the stack file takes it: any key the key type allows, each to a value (serde
+/// reads maps so; schemars would list enum keys as separate properties).
+fn map_schema<K: JsonSchema, V: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": generator.subschema_for::<K>(),
+        "additionalProperties": generator.subschema_for::<V>(),
+    })
+}
+
+fn tags_schema(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = map_schema::<TagKey, TagValue>(generator);
+    schema.insert("maxProperties".into(), super::validate::MAX_TAGS.into());
+    schema
+}
+
+fn throughput_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "integer", "enum": super::validate::FSX_PERSISTENT2_THROUGHPUT },
+            { "type": "null" },
+        ],
+    })
 }

@@ -211,7 +211,8 @@ fn diagnostic_of(
         {
             message = rest.to_owned();
         }
-        let (mut path, message, unknown_key) = unknown_field_path(path, message);
+        let (mut path, mut message, unknown_key) = unknown_field_path(path, message);
+        add_did_you_mean(&path, &mut message, unknown_key);
         let serde_location = inner.location().map(|l| Location {
             line: l.line(),
             column: l.column(),
@@ -237,6 +238,33 @@ fn diagnostic_of(
             serde_location.unwrap_or_else(|| index.locate(&path))
         };
         Diagnostic::new(location, path, message)
+    }
+}
+
+/// "unknown field `notbook`; did you mean `notebook`?": serde's list of the keys gives way to
+/// the closest one (the `allowed:` line lists them all); an unknown enumeration value gets the
+/// closest one added.
+fn add_did_you_mean(path: &str, message: &mut String, unknown_key: bool) {
+    let word_after = |prefix: &str| {
+        let rest = message.strip_prefix(prefix)?;
+        Some(rest.split_once('`')?.0.to_owned())
+    };
+    if unknown_key {
+        let Some(key) = word_after("unknown field `") else {
+            return;
+        };
+        let parent = path.strip_suffix(key.as_str()).unwrap_or_default();
+        let parent = parent.strip_suffix('.').unwrap_or(parent);
+        *message = format!("unknown field `{key}`");
+        if let Some(name) = schema::did_you_mean(parent, &key, true) {
+            message.push_str(&format!("; did you mean `{name}`?"));
+        }
+    } else if let Some(value) = word_after("unknown variant `")
+        // The value of a key, or (reported at the mapping) a key of a mapping like jobs.images.
+        && let Some(name) = schema::did_you_mean(path, &value, false)
+            .or_else(|| schema::did_you_mean(&format!("{path}.*"), &value, false))
+    {
+        message.push_str(&format!("; did you mean `{name}`?"));
     }
 }
 

@@ -3,17 +3,105 @@
 //! Each type checks one field on its own while serde reads the file, so a bad value is reported
 //! with the exact line and column serde_yaml knows. Checks that need more than one field live in
 //! `validate.rs`.
+//!
+//! Each type also says what it accepts as a JSON Schema (`stackctl schema`): its pattern, length
+//! or range sits next to its check, and a test compares the two on samples
+//! (`schemas_agree_with_the_checks`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use ipnet::Ipv4Net;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
+
+/// What the JSON Schema of a checked string says: the words error messages and editors show,
+/// and the pattern (ECMA 262 syntax that regex-lite, Python and JavaScript read alike) that
+/// accepts exactly what the check accepts.
+#[derive(Debug, Clone)]
+pub struct StringSchema {
+    /// A short noun (`subnet id`), for lists and mappings of it.
+    pub title: &'static str,
+    /// What is allowed, in words (the `allowed:` line of an error).
+    pub description: &'static str,
+    /// The whole value must match it (anchored).
+    pub pattern: Cow<'static, str>,
+    /// The value must not match it anywhere (reserved prefixes, `..`).
+    pub not_pattern: Option<&'static str>,
+    /// Longest allowed value, in characters.
+    pub max_length: Option<usize>,
+    /// A valid value, shown where the field has no default.
+    pub example: Option<&'static str>,
+}
+
+impl StringSchema {
+    fn new(title: &'static str, description: &'static str, pattern: &'static str) -> Self {
+        Self {
+            title,
+            description,
+            pattern: Cow::Borrowed(pattern),
+            not_pattern: None,
+            max_length: None,
+            example: None,
+        }
+    }
+
+    fn not(mut self, pattern: &'static str) -> Self {
+        self.not_pattern = Some(pattern);
+        self
+    }
+
+    fn max_length(mut self, max: usize) -> Self {
+        self.max_length = Some(max);
+        self
+    }
+
+    fn example(mut self, example: &'static str) -> Self {
+        self.example = Some(example);
+        self
+    }
+
+    /// The JSON Schema.
+    pub fn to_schema(&self) -> Schema {
+        let mut schema = json_schema!({
+            "type": "string",
+            "title": self.title,
+            "description": self.description,
+            "pattern": self.pattern,
+        });
+        if let Some(not) = self.not_pattern {
+            schema.insert("not".into(), serde_json::json!({ "pattern": not }));
+        }
+        if let Some(max) = self.max_length {
+            schema.insert("maxLength".into(), max.into());
+        }
+        if let Some(example) = self.example {
+            schema.insert("examples".into(), serde_json::json!([example]));
+        }
+        schema
+    }
+
+    /// Whether a JSON Schema validator accepts a value, evaluated with regex-lite.
+    #[cfg(test)]
+    fn matcher(&self) -> impl Fn(&str) -> bool + '_ {
+        let re = |p: &str| regex_lite::Regex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let pattern = re(&self.pattern);
+        let not = self.not_pattern.map(re);
+        move |value| {
+            pattern.is_match(value)
+                && not.as_ref().is_none_or(|n| !n.is_match(value))
+                && self
+                    .max_length
+                    .is_none_or(|max| value.chars().count() <= max)
+        }
+    }
+}
 
 /// Declares a string newtype that is validated by `$check` when deserialized.
 macro_rules! checked_string {
-    ($(#[$doc:meta])* $name:ident, $check:path) => {
+    ($(#[$doc:meta])* $name:ident, $check:path, $schema:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -52,12 +140,45 @@ macro_rules! checked_string {
                 f.write_str(&self.0)
             }
         }
+
+        impl $name {
+            /// What the JSON Schema says about the value.
+            pub fn string_schema() -> StringSchema {
+                $schema
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                Self::string_schema().to_schema()
+            }
+        }
     };
 }
 
 /// Declares an integer newtype that must lie in `$min..=$max`.
 macro_rules! ranged_int {
     ($(#[$doc:meta])* $name:ident, $int:ty, $min:expr, $max:expr, $unit:expr) => {
+        ranged_int!($(#[$doc])* $name, $int, $min, $max, $unit, custom_schema);
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "type": "integer",
+                    "minimum": Self::MIN,
+                    "maximum": Self::MAX,
+                    "description": format!("an integer {}..={} {}", Self::MIN, Self::MAX, Self::UNIT),
+                })
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $int:ty, $min:expr, $max:expr, $unit:expr, custom_schema) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "u64", into = "u64")]
@@ -68,6 +189,8 @@ macro_rules! ranged_int {
             pub const MIN: $int = $min;
             /// Largest allowed value.
             pub const MAX: $int = $max;
+            /// What the number counts, as error messages say it.
+            pub const UNIT: &str = $unit;
 
             /// The number.
             pub fn get(self) -> $int {
@@ -83,7 +206,7 @@ macro_rules! ranged_int {
                 } else {
                     Err(format!(
                         "{value} is out of range: allowed is {}..={} {}",
-                        $min, $max, $unit
+                        $min, $max, Self::UNIT
                     ))
                 }
             }
@@ -139,7 +262,15 @@ fn check_stack_name(v: &str) -> Result<(), String> {
 checked_string!(
     /// CloudFormation stack name, also the prefix of the names stackctl gives to resources.
     StackName,
-    check_stack_name
+    check_stack_name,
+    StringSchema::new(
+        "stack name",
+        "1 to 53 letters, digits and single hyphens, starting with a letter, not ending with a hyphen",
+        // Each hyphen is followed by a letter or digit: none at the end, none doubled.
+        "^[A-Za-z](-?[A-Za-z0-9])*$",
+    )
+    .max_length(StackName::MAX_LEN)
+    .example("mask-rcnn")
 );
 
 impl StackName {
@@ -147,16 +278,25 @@ impl StackName {
     pub const MAX_LEN: usize = 53;
 }
 
+/// The pattern of a region name, unanchored, for [`Region`] and inside [`SecretArn`].
+macro_rules! region_pattern {
+    () => {
+        "[a-z]{2}(-[a-z]+)+-[0-9]{1,2}"
+    };
+}
+
 fn check_region(v: &str) -> Result<(), String> {
     // e.g. us-west-2, eu-central-1, us-gov-west-1, ap-southeast-5, cn-north-1
     let parts: Vec<&str> = v.split('-').collect();
+    let last = parts[parts.len() - 1];
     let ok = parts.len() >= 3
         && parts[0].len() == 2
         && all_chars(parts[0], |c| c.is_ascii_lowercase())
         && parts[1..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && all_chars(p, |c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok();
+        && (1..=2).contains(&last.len())
+        && all_chars(last, |c| c.is_ascii_digit());
     if ok {
         Ok(())
     } else {
@@ -167,7 +307,13 @@ fn check_region(v: &str) -> Result<(), String> {
 checked_string!(
     /// AWS region name such as `us-west-2`.
     Region,
-    check_region
+    check_region,
+    StringSchema::new(
+        "AWS region",
+        "an AWS region name",
+        concat!("^", region_pattern!(), "$")
+    )
+    .example("us-west-2")
 );
 
 fn check_tag_key(v: &str) -> Result<(), String> {
@@ -203,15 +349,36 @@ fn check_tag_chars(v: &str, what: &str) -> Result<(), String> {
     }
 }
 
+/// The characters of tag keys and values: exact for ASCII; other characters (letters and
+/// digits of other scripts, which the check accepts) are left to `stackctl validate`.
+macro_rules! tag_chars {
+    () => {
+        r"[A-Za-z0-9\x09-\x0D _.:/=+@-]|[^\x00-\x7F]"
+    };
+}
+
 checked_string!(
     /// Tag key: 1..128 characters, not starting with `aws:` or `stackctl:`.
     TagKey,
-    check_tag_key
+    check_tag_key,
+    StringSchema::new(
+        "tag key",
+        "1 to 128 characters, not starting with aws: or stackctl:; letters, digits, spaces and _ . : / = + - @",
+        concat!("^(", tag_chars!(), ")+$"),
+    )
+    .not("^[aA][wW][sS]:|^[sS][tT][aA][cC][kK][cC][tT][lL]:")
+    .max_length(128)
 );
 checked_string!(
     /// Tag value: up to 256 characters.
     TagValue,
-    check_tag_value
+    check_tag_value,
+    StringSchema::new(
+        "tag value",
+        "up to 256 characters; letters, digits, spaces and _ . : / = + - @",
+        concat!("^(", tag_chars!(), ")*$"),
+    )
+    .max_length(256)
 );
 
 fn check_bucket_name(v: &str) -> Result<(), String> {
@@ -250,7 +417,18 @@ fn check_bucket_name(v: &str) -> Result<(), String> {
 checked_string!(
     /// S3 bucket name (general purpose bucket naming rules).
     BucketName,
-    check_bucket_name
+    check_bucket_name,
+    StringSchema::new(
+        "S3 bucket name",
+        "an S3 bucket name: 3 to 63 lowercase letters, digits, . and -, starting and ending with a letter or digit, not like an IP address, without a reserved prefix (xn--, sthree-, amzn-s3-demo-) or suffix (-s3alias, --ol-s3, --x-s3, --table-s3, .mrap)",
+        "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    )
+    .not(concat!(
+        r"\.\.|\.-|-\.|^xn--|^sthree-|^amzn-s3-demo-|-s3alias$|--ol-s3$|--x-s3$|--table-s3$|\.mrap$",
+        // An IPv4 address as Rust reads one: four decimal octets, no leading zeros.
+        r"|^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+    ))
+    .example("my-training-data")
 );
 
 fn check_prefix(v: &str) -> Result<(), String> {
@@ -276,28 +454,59 @@ fn check_prefix(v: &str) -> Result<(), String> {
 checked_string!(
     /// S3 key prefix without leading or trailing slash, safe in S3 keys and file-system paths.
     S3Prefix,
-    check_prefix
+    check_prefix,
+    StringSchema::new(
+        "S3 key prefix",
+        "an S3 key prefix without leading or trailing /, made of letters, digits and / ! - _ . * ' ( ), at most 512 characters, without . or .. segments",
+        r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$",
+    )
+    .not(r"(^|/)\.\.?(/|$)")
+    .max_length(512)
 );
 
 checked_string!(
     /// VPC id (`vpc-` + 8 or 17 hex digits).
     VpcId,
-    check_vpc_id
+    check_vpc_id,
+    StringSchema::new(
+        "VPC id",
+        "vpc- followed by 8 or 17 lowercase hex digits",
+        "^vpc-([0-9a-f]{8}|[0-9a-f]{17})$",
+    )
+    .example("vpc-0123456789abcdef0")
 );
 checked_string!(
     /// Subnet id (`subnet-` + 8 or 17 hex digits).
     SubnetId,
-    check_subnet_id
+    check_subnet_id,
+    StringSchema::new(
+        "subnet id",
+        "subnet- followed by 8 or 17 lowercase hex digits",
+        "^subnet-([0-9a-f]{8}|[0-9a-f]{17})$",
+    )
+    .example("subnet-0123456789abcdef0")
 );
 checked_string!(
     /// Security group id (`sg-` + 8 or 17 hex digits).
     SecurityGroupId,
-    check_sg_id
+    check_sg_id,
+    StringSchema::new(
+        "security group id",
+        "sg- followed by 8 or 17 lowercase hex digits",
+        "^sg-([0-9a-f]{8}|[0-9a-f]{17})$",
+    )
+    .example("sg-0123456789abcdef0")
 );
 checked_string!(
     /// EFS file system id (`fs-` + 8 or 17 hex digits).
     EfsId,
-    check_efs_id
+    check_efs_id,
+    StringSchema::new(
+        "EFS file system id",
+        "fs- followed by 8 or 17 lowercase hex digits",
+        "^fs-([0-9a-f]{8}|[0-9a-f]{17})$",
+    )
+    .example("fs-0123456789abcdef0")
 );
 
 fn check_vpc_id(v: &str) -> Result<(), String> {
@@ -341,7 +550,12 @@ fn check_instance_type(v: &str) -> Result<(), String> {
 checked_string!(
     /// SageMaker instance type such as `ml.p3.16xlarge`.
     InstanceType,
-    check_instance_type
+    check_instance_type,
+    StringSchema::new(
+        "SageMaker instance type",
+        "a SageMaker instance type: ml.<family>.<size>",
+        "^ml\\.[a-z][a-z0-9-]*\\.(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge)$",
+    )
 );
 
 fn check_secret_arn(v: &str) -> Result<(), String> {
@@ -369,7 +583,17 @@ fn check_secret_arn(v: &str) -> Result<(), String> {
 checked_string!(
     /// ARN of a Secrets Manager secret (the git credentials live there, never in the template).
     SecretArn,
-    check_secret_arn
+    check_secret_arn,
+    StringSchema::new(
+        "Secrets Manager secret ARN",
+        "a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
+        concat!(
+            "^arn:aws[^:]*:secretsmanager:",
+            region_pattern!(),
+            ":[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+        ),
+    )
+    .example("arn:aws:secretsmanager:us-west-2:123456789012:secret:git-token-AbCdEf")
 );
 
 fn check_git_url(v: &str) -> Result<(), String> {
@@ -387,16 +611,36 @@ fn check_git_url(v: &str) -> Result<(), String> {
                 .to_owned(),
         );
     }
-    if v.len() > 1024 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if v.chars().count() > 1024 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("the git URL must be at most 1024 characters without whitespace".to_owned());
     }
     Ok(())
 }
 
+/// What Rust's `char::is_whitespace` or `char::is_control` is true for, as a class body.
+macro_rules! space_or_control {
+    () => {
+        r"\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+
 checked_string!(
     /// https URL of a git repository for the notebook.
     GitUrl,
-    check_git_url
+    check_git_url,
+    StringSchema::new(
+        "git URL",
+        "an https:// git URL without credentials (user@), at most 1024 characters",
+        concat!(
+            "^https://[^/@",
+            space_or_control!(),
+            "]+/[^",
+            space_or_control!(),
+            "]*$"
+        ),
+    )
+    .max_length(1024)
+    .example("https://github.com/aws/amazon-sagemaker-examples.git")
 );
 
 fn check_git_branch(v: &str) -> Result<(), String> {
@@ -418,7 +662,15 @@ fn check_git_branch(v: &str) -> Result<(), String> {
 checked_string!(
     /// Git branch name.
     GitBranch,
-    check_git_branch
+    check_git_branch,
+    StringSchema::new(
+        "git branch",
+        "a git branch name (letters, digits, - _ . /), not starting with - / or ., not ending with / . or .lock, without .. or //",
+        "^[A-Za-z0-9_]([A-Za-z0-9_./-]*[A-Za-z0-9_-])?$",
+    )
+    .not(r"\.\.|//|\.lock$")
+    .max_length(1024)
+    .example("main")
 );
 
 fn check_image_uri(v: &str) -> Result<(), String> {
@@ -469,7 +721,15 @@ fn check_image_uri(v: &str) -> Result<(), String> {
 checked_string!(
     /// Container image URI, e.g. an ECR repository with a tag.
     ImageUri,
-    check_image_uri
+    check_image_uri,
+    StringSchema::new(
+        "image URI",
+        "REGISTRY/REPOSITORY[:TAG|@sha256:DIGEST]",
+        r"^[A-Za-z0-9:-]*\.[A-Za-z0-9.:-]*/[a-z0-9._-]+(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})?$",
+    )
+    // A repository name longer than 256 characters.
+    .not(r"^[^/]*/[a-z0-9._/-]{257}")
+    .example("123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn:latest")
 );
 
 /// The parts of a private ECR image URI
@@ -571,6 +831,7 @@ impl TryFrom<String> for Cidr {
         let net: Ipv4Net = value
             .parse()
             .map_err(|_| format!("`{value}` is not an IPv4 CIDR block"))?;
+
         if !(Self::MIN_PREFIX..=Self::MAX_PREFIX).contains(&net.prefix_len()) {
             return Err(format!(
                 "`{value}` has prefix length /{}; AWS allows /{} to /{}",
@@ -585,6 +846,10 @@ impl TryFrom<String> for Cidr {
                 net.trunc()
             ));
         }
+        // ipnet reads `010.0.0.0/16` as 10.0.0.0/16; other tools read a leading zero as octal.
+        if net.to_string() != value {
+            return Err(format!("`{value}` has leading zeros; write it as {net}"));
+        }
         Ok(Self(net))
     }
 }
@@ -592,6 +857,46 @@ impl TryFrom<String> for Cidr {
 impl From<Cidr> for String {
     fn from(value: Cidr) -> String {
         value.0.to_string()
+    }
+}
+
+impl Cidr {
+    /// What the JSON Schema says: the prefix lengths and zero host bits spelled out as one
+    /// pattern, each allowed prefix length with the values its last two octets can take.
+    pub fn string_schema() -> StringSchema {
+        const OCTET: &str = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+        let multiples = |step: usize| {
+            (0..256)
+                .step_by(step)
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let mut cases = Vec::new();
+        for prefix in Self::MIN_PREFIX..=Self::MAX_PREFIX {
+            let case = match prefix {
+                ..=24 => format!("({})\\.0", multiples(1 << (24 - prefix))),
+                _ => format!("{OCTET}\\.({})", multiples(1 << (32 - prefix))),
+            };
+            cases.push(format!("{case}/{prefix}"));
+        }
+        StringSchema {
+            pattern: Cow::Owned(format!("^{OCTET}\\.{OCTET}\\.({})$", cases.join("|"))),
+            ..StringSchema::new(
+                "CIDR block",
+                "an IPv4 CIDR block /16 to /28 with zero host bits",
+                "",
+            )
+        }
+    }
+}
+
+impl JsonSchema for Cidr {
+    fn schema_name() -> Cow<'static, str> {
+        "Cidr".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        Self::string_schema().to_schema()
     }
 }
 
@@ -647,8 +952,37 @@ ranged_int!(
     u32,
     1200u32,
     1_048_800u32,
-    "GiB"
+    "GiB",
+    custom_schema
 );
+
+impl FsxStorageGib {
+    /// Above the smallest capacity, capacities grow in steps of this many GiB.
+    pub const STEP: u32 = 2400;
+
+    /// Whether FSx offers the capacity (1200, 2400 or a multiple of 2400).
+    pub fn is_offered(self) -> bool {
+        self.0 == Self::MIN || self.0.is_multiple_of(Self::STEP)
+    }
+}
+
+impl JsonSchema for FsxStorageGib {
+    fn schema_name() -> Cow<'static, str> {
+        "FsxStorageGib".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "minimum": Self::MIN,
+            "maximum": Self::MAX,
+            "anyOf": [{ "const": Self::MIN }, { "multipleOf": Self::STEP }],
+            "description": format!(
+                "{}, {} or a multiple of {} up to {} {}",
+                Self::MIN, Self::STEP, Self::STEP, Self::MAX, Self::UNIT
+            ),
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -769,6 +1103,317 @@ mod tests {
                 .is_ok()
         );
         assert!(SecretArn::from_str("arn:aws:s3:::bucket").is_err());
+    }
+
+    /// Each checked string's JSON Schema accepts what its check accepts, on samples chosen at
+    /// the edges of each rule (the integration test `schema` runs a real validator).
+    #[test]
+    fn schemas_agree_with_the_checks() {
+        fn agree<T: FromStr>(schema: StringSchema, samples: &[&str]) {
+            let mut verdicts = (0, 0);
+            let accepts = schema.matcher();
+            for sample in samples {
+                let checked = T::from_str(sample).is_ok();
+                assert_eq!(
+                    accepts(sample),
+                    checked,
+                    "{}: `{sample}` (the check says {checked})",
+                    schema.title
+                );
+                if checked {
+                    verdicts.0 += 1
+                } else {
+                    verdicts.1 += 1
+                }
+            }
+            assert!(
+                verdicts.0 > 0 && verdicts.1 > 0,
+                "{}: samples of both kinds",
+                schema.title
+            );
+        }
+        let long = |n: usize| "a".repeat(n);
+        let (l53, l54) = (long(53), long(54));
+        agree::<StackName>(
+            StackName::string_schema(),
+            &[
+                "a",
+                "mask-rcnn",
+                "a1-b2",
+                &l53,
+                &l54,
+                "",
+                "9lives",
+                "a-",
+                "a--b",
+                "a_b",
+                "-a",
+                "é",
+            ],
+        );
+        agree::<Region>(
+            Region::string_schema(),
+            &[
+                "us-west-2",
+                "us-gov-west-1",
+                "ap-southeast-5",
+                "eu-central-12",
+                "us-west",
+                "uswest2",
+                "US-west-2",
+                "us-west-+2",
+                "us-west-123",
+                "u-west-2",
+                "us--2",
+                "us-west-2a",
+            ],
+        );
+        let (k128, k129) = (long(128), long(129));
+        agree::<TagKey>(
+            TagKey::string_schema(),
+            &[
+                "team",
+                "a b",
+                "x_.:/=+-@",
+                "Équipe",
+                &k128,
+                &k129,
+                "",
+                "aws:x",
+                "AWS:x",
+                "StackCtl:stack",
+                "stackctl-x",
+                "a!b",
+                "a#b",
+                "a\tb",
+            ],
+        );
+        let (v256, v257) = (long(256), long(257));
+        agree::<TagValue>(
+            TagValue::string_schema(),
+            &["", "ml platform", &v256, &v257, "a,b", "50%"],
+        );
+        let (b63, b64) = (long(63), long(64));
+        agree::<BucketName>(
+            BucketName::string_schema(),
+            &[
+                "abc",
+                "my-bucket",
+                "a.b.c",
+                "0abc9",
+                "a--b",
+                &b63,
+                &b64,
+                "ab",
+                "My-Bucket",
+                "-abc",
+                "abc-",
+                "a..b",
+                "a.-b",
+                "a-.b",
+                "192.168.1.1",
+                "256.1.1.1",
+                "01.1.1.1",
+                "1.2.3",
+                "xn--abc",
+                "sthree-x",
+                "amzn-s3-demo-x",
+                "abc-s3alias",
+                "ab--ol-s3",
+                "ab--x-s3",
+                "ab--table-s3",
+                "ab.mrap",
+                "a_b",
+            ],
+        );
+        let (p512, p513) = (long(512), long(513));
+        agree::<S3Prefix>(
+            S3Prefix::string_schema(),
+            &[
+                "mask-rcnn/sagemaker/input/train",
+                "a",
+                "x!_.*'()-",
+                "a/.b",
+                "a./b",
+                &p512,
+                &p513,
+                "",
+                "/a",
+                "a/",
+                "a//b",
+                ".",
+                "..",
+                "a/./b",
+                "a/..",
+                "a b",
+                "a~b",
+            ],
+        );
+        agree::<VpcId>(
+            VpcId::string_schema(),
+            &[
+                "vpc-0123abcd",
+                "vpc-0123456789abcdef0",
+                "vpc-0123456789ab",
+                "vpc-0123abc",
+                "vpc-0123ABCD",
+                "sg-0123abcd",
+            ],
+        );
+        agree::<SubnetId>(
+            SubnetId::string_schema(),
+            &["subnet-0123abcd", "subnet-0123456789abcdef", "subnet-xyz"],
+        );
+        agree::<SecurityGroupId>(
+            SecurityGroupId::string_schema(),
+            &["sg-0123abcd", "sg-0123abcdx"],
+        );
+        agree::<EfsId>(
+            EfsId::string_schema(),
+            &[
+                "fs-0123abcd",
+                "fs-0123456789abcdef0",
+                "fs-12345",
+                " fs-0123abcd",
+            ],
+        );
+        agree::<InstanceType>(
+            InstanceType::string_schema(),
+            &[
+                "ml.p3.16xlarge",
+                "ml.m5.2xlarge",
+                "ml.t3.medium",
+                "ml.p6-b200.48xlarge",
+                "ml.c5.xlarge",
+                "p3.16xlarge",
+                "ml.p3",
+                "ml.p3.16xl",
+                "ml.P3.large",
+                "ml.p3.016xlarge",
+                "ml.3p.large",
+                "ml.p3.large.x",
+                "ml.p3.xlargexlarge",
+            ],
+        );
+        agree::<SecretArn>(
+            SecretArn::string_schema(),
+            &[
+                "arn:aws:secretsmanager:us-west-2:123456789012:secret:git-AbCd12",
+                "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:a/b_c+=.@-",
+                "arn:aws:s3:::bucket",
+                "arn:aws:secretsmanager:uswest2:123456789012:secret:x",
+                "arn:aws:secretsmanager:us-west-2:12345678901:secret:x",
+                "arn:aws:secretsmanager:us-west-2:123456789012:secret:",
+                "arn:aws:secretsmanager:us-west-2:123456789012:secret:a:b",
+                "arn:gcp:secretsmanager:us-west-2:123456789012:secret:x",
+            ],
+        );
+        let url_max = format!("https://h/{}", long(1014));
+        let url_over = format!("https://h/{}", long(1015));
+        agree::<GitUrl>(
+            GitUrl::string_schema(),
+            &[
+                "https://github.com/org/repo.git",
+                "https://h/",
+                "https://h/a@b",
+                &url_max,
+                &url_over,
+                "http://github.com/org/repo",
+                "https://github.com",
+                "https://user:token@github.com/org/repo.git",
+                "https:///repo",
+                "https://h/a b",
+                "https://h/a\u{a0}b",
+                "https://h/a\u{85}b",
+                "https://h/a\u{feff}b",
+                "https://h/\u{7f}",
+            ],
+        );
+        let (g1024, g1025) = (long(1024), long(1025));
+        agree::<GitBranch>(
+            GitBranch::string_schema(),
+            &[
+                "main",
+                "feature/x-1",
+                "a",
+                "_a",
+                "v1.0",
+                &g1024,
+                &g1025,
+                "",
+                "-a",
+                "/a",
+                ".a",
+                "a/",
+                "a.",
+                "a..b",
+                "a//b",
+                "a.lock",
+                "a b",
+                "a~b",
+            ],
+        );
+        let repo256 = format!("r.io/{}", long(256));
+        let repo257 = format!("r.io/{}", long(257));
+        let digest = format!("r.io/x@sha256:{}", "0".repeat(64));
+        let tag128 = format!("r.io/x:{}", long(128));
+        let tag129 = format!("r.io/x:{}", long(129));
+        agree::<ImageUri>(
+            ImageUri::string_schema(),
+            &[
+                "123456789012.dkr.ecr.us-west-2.amazonaws.com/mask-rcnn/tp:1.0",
+                "docker.io/library/ubuntu:22.04",
+                "reg.io:5000/a/b",
+                &digest,
+                &repo256,
+                &repo257,
+                &tag128,
+                &tag129,
+                "ubuntu",
+                "reg/x",
+                "reg.example.com/Upper:1",
+                "reg.example.com/x@sha256:abc",
+                "r.io/x:",
+                "r.io/x:a:b",
+                "r.io/x:t@sha256:0",
+                "r.io//x",
+                "r.io/x/",
+                "r_x.io/x",
+            ],
+        );
+    }
+
+    /// The CIDR pattern, against the check, for every allowed prefix length and every value of
+    /// the last two octets the host bits depend on.
+    #[test]
+    fn the_cidr_pattern_spells_out_the_host_bits() {
+        let schema = Cidr::string_schema();
+        let accepts = schema.matcher();
+        let mut accepted = 0;
+        for prefix in 14..=30 {
+            for third in 0..=255 {
+                for fourth in [0, 1, 8, 16, 32, 64, 128, 240, 255] {
+                    let value = format!("10.1.{third}.{fourth}/{prefix}");
+                    let checked = Cidr::try_from(value.clone()).is_ok();
+                    assert_eq!(accepts(&value), checked, "`{value}`");
+                    accepted += usize::from(checked);
+                }
+            }
+        }
+        assert!(accepted > 500, "{accepted}");
+        for odd in [
+            "10.0.0.0",
+            "10.0.0/16",
+            "010.0.0.0/16",
+            "10.0.0.0/016",
+            "256.0.0.0/16",
+            "10.0.0.0/ 16",
+        ] {
+            assert!(
+                !accepts(odd) && Cidr::try_from(odd.to_owned()).is_err(),
+                "{odd}"
+            );
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@ use super::file::{
 };
 use super::locate::LocationIndex;
 use super::scalars::{
-    BucketName, Cidr, EfsId, InstanceType, NotebookVolumeGib, Region, S3Prefix, StackName, TagKey,
-    TagValue,
+    BucketName, Cidr, EfsId, FsxStorageGib, InstanceType, NotebookVolumeGib, Region, S3Prefix,
+    StackName, TagKey, TagValue,
 };
 
 /// A stack file that passed every check, with every default filled in.
@@ -204,10 +204,14 @@ fn check_network(c: &mut Checker<'_>, n: &NetworkSection) -> Option<Network> {
             }
         }
         let ids = &existing.private_subnet_ids;
-        if ids.is_empty() || ids.len() > 16 {
+        if ids.is_empty() || ids.len() > ExistingNetwork::MAX_SUBNETS {
             c.fail(
                 "network.existing.private_subnet_ids",
-                format!("{} subnets given; SageMaker accepts 1 to 16", ids.len()),
+                format!(
+                    "{} subnets given; SageMaker accepts 1 to {}",
+                    ids.len(),
+                    ExistingNetwork::MAX_SUBNETS
+                ),
             );
             ok = false;
         }
@@ -442,14 +446,15 @@ fn check_fsx(c: &mut Checker<'_>, file: &StackFile) -> Option<Fsx> {
         return None;
     }
     let gib = f.storage_gib.get();
-    if !(gib == 1200 || gib.is_multiple_of(2400)) {
-        let below = if gib < 2400 { 1200 } else { gib / 2400 * 2400 };
+    if !f.storage_gib.is_offered() {
+        let (first, step) = (FsxStorageGib::MIN, FsxStorageGib::STEP);
+        let below = if gib < step { first } else { gib / step * step };
         c.fail(
             "fsx.storage_gib",
             format!(
-                "{gib} GiB is not a valid capacity for {}: it must be 1200, 2400 or a multiple of 2400 (nearest: {below} or {})",
+                "{gib} GiB is not a valid capacity for {}: it must be {first}, {step} or a multiple of {step} (nearest: {below} or {})",
                 f.deployment_type.as_cfn(),
-                (gib / 2400 + 1) * 2400
+                (gib / step + 1) * step
             ),
         );
     }

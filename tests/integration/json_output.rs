@@ -38,6 +38,9 @@ const COVERED: &[&str] = &[
     "data status",
     "image build",
     "image push",
+    "completions",
+    "man",
+    "schema",
 ];
 
 /// The only JSON document on stdout of a run that exited 0.
@@ -145,8 +148,10 @@ fn file_producing_commands_put_the_text_in_a_string() {
     assert_eq!(get(&init, "stack_file"), &Value::Null);
     let written = fs_err::read_to_string(d.join("s.yaml")).unwrap();
     assert_eq!(init["bytes"], written.len());
+    assert_eq!(init["schema"], "stackctl.schema.json");
     let to_stdout = doc(&stackctl(d, &["init", "-", "--output", "json"]));
     assert_eq!(get(&to_stdout, "path"), &Value::Null);
+    assert_eq!(get(&to_stdout, "schema"), &Value::Null);
     assert_eq!(to_stdout["stack_file"], written.as_str());
     // An existing file: the error object, exit 2.
     let again = stackctl(d, &["init", "s.yaml", "--output", "json"]);
@@ -213,6 +218,29 @@ fn file_producing_commands_put_the_text_in_a_string() {
         ("m.yaml".into(), Value::Null)
     );
     assert_eq!(fs_err::read_to_string(d.join("m.yaml")).unwrap(), manifest);
+
+    // What the binary knows: the script and page in strings, the schema as itself.
+    let completions = doc(&stackctl(d, &["completions", "bash", "--output", "json"]));
+    let script = completions["script"].as_str().unwrap();
+    assert!(script.contains("_stackctl()"), "{script:.200}");
+    assert_eq!(completions["bytes"], script.len());
+    let man = doc(&stackctl(d, &["man", "--output", "json"]));
+    assert!(man["page"].as_str().unwrap().starts_with(".ie"), "{man}");
+    assert_eq!(
+        (get(&man, "dir").clone(), man["pages"].clone()),
+        (Value::Null, serde_json::json!(["stackctl.1"]))
+    );
+    let schema = doc(&stackctl(d, &["schema", "--output", "json"]));
+    assert_eq!(schema["schema"]["title"], "stackctl stack file");
+    assert_eq!(get(&schema, "out"), &Value::Null);
+    let to_file = doc(&stackctl(
+        d,
+        &["schema", "--out", "s.json", "--output", "json"],
+    ));
+    assert_eq!(
+        (to_file["out"].as_str(), get(&to_file, "schema")),
+        (Some("s.json"), &Value::Null)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@
 
 mod cli;
 mod cli_conventions;
+mod completions_man;
 mod data_stage;
 mod deploy_down;
 mod deploy_faults;
@@ -23,6 +24,7 @@ mod mpijob;
 mod preflight;
 mod readme_use;
 mod render_matrix;
+mod schema;
 mod scripts_lint;
 mod stack_file_errors;
 mod support;

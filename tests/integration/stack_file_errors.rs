@@ -3,24 +3,39 @@
 
 use crate::support::{stackctl, write};
 
-struct Case {
-    name: &'static str,
-    yaml: &'static str,
+pub(crate) struct Case {
+    pub name: &'static str,
+    pub yaml: &'static str,
     /// `line:column` of the problem.
     at: &'static str,
     /// Field path as printed.
-    field: &'static str,
+    pub field: &'static str,
     /// A fragment of the message.
     says: &'static str,
+    /// What the JSON Schema (`stackctl schema`) makes of the file (the `schema` tests).
+    pub schema: Schema,
 }
 
-const CASES: &[Case] = &[
+/// What the JSON Schema says of a bad stack file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schema {
+    /// It rejects the file at the field or the mapping or list around it: a problem of one
+    /// value (unknown key, wrong type, out of range, pattern, count).
+    Rejects,
+    /// It accepts the file: a rule across fields, which only `stackctl validate` checks.
+    Accepts,
+    /// The file is not YAML; no schema applies.
+    Unparsable,
+}
+
+pub(crate) const CASES: &[Case] = &[
     Case {
         name: "syntax error: unclosed quote",
         yaml: "name: demo\nnetwork:\n  nat: \"single\n",
         at: "3:8",
         field: "network.nat",
         says: "YAML syntax error: while scanning a quoted scalar",
+        schema: Schema::Unparsable,
     },
     Case {
         name: "syntax error: bad indentation",
@@ -28,6 +43,7 @@ const CASES: &[Case] = &[
         at: "4:6",
         field: "(document)",
         says: "YAML syntax error",
+        schema: Schema::Unparsable,
     },
     Case {
         name: "empty file",
@@ -35,6 +51,7 @@ const CASES: &[Case] = &[
         at: "1:1",
         field: "(document)",
         says: "the stack file is empty",
+        schema: Schema::Rejects,
     },
     Case {
         name: "comments only",
@@ -42,6 +59,7 @@ const CASES: &[Case] = &[
         at: "1:1",
         field: "(document)",
         says: "the stack file is empty",
+        schema: Schema::Rejects,
     },
     Case {
         name: "missing name",
@@ -49,6 +67,7 @@ const CASES: &[Case] = &[
         at: "1:1",
         field: "(document)",
         says: "missing field `name`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "unknown top-level key",
@@ -56,6 +75,7 @@ const CASES: &[Case] = &[
         at: "2:1",
         field: "netwrok",
         says: "unknown field `netwrok`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "unknown nested key",
@@ -63,6 +83,7 @@ const CASES: &[Case] = &[
         at: "3:3",
         field: "efs.retian",
         says: "unknown field `retian`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "wrong type",
@@ -70,6 +91,7 @@ const CASES: &[Case] = &[
         at: "3:23",
         field: "network.availability_zones",
         says: "invalid type: string \"three\"",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad stack name",
@@ -77,6 +99,7 @@ const CASES: &[Case] = &[
         at: "1:7",
         field: "name",
         says: "`9lives` is not a valid stack name",
+        schema: Schema::Rejects,
     },
     Case {
         name: "stack name too long",
@@ -84,6 +107,7 @@ const CASES: &[Case] = &[
         at: "1:7",
         field: "name",
         says: "is not a valid stack name",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad region",
@@ -91,6 +115,7 @@ const CASES: &[Case] = &[
         at: "2:9",
         field: "region",
         says: "not an AWS region name",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad CIDR",
@@ -98,6 +123,7 @@ const CASES: &[Case] = &[
         at: "3:13",
         field: "network.vpc_cidr",
         says: "not an IPv4 CIDR block",
+        schema: Schema::Rejects,
     },
     Case {
         name: "CIDR with host bits",
@@ -105,6 +131,7 @@ const CASES: &[Case] = &[
         at: "3:13",
         field: "network.vpc_cidr",
         says: "host bits set",
+        schema: Schema::Rejects,
     },
     Case {
         name: "VPC too large",
@@ -112,6 +139,7 @@ const CASES: &[Case] = &[
         at: "3:13",
         field: "network.vpc_cidr",
         says: "AWS allows /16 to /28",
+        schema: Schema::Rejects,
     },
     Case {
         name: "VPC too small to carve",
@@ -119,6 +147,7 @@ const CASES: &[Case] = &[
         at: "3:13",
         field: "network.vpc_cidr",
         says: "too small for 3 private and 1 public subnets",
+        schema: Schema::Accepts,
     },
     Case {
         name: "subnet outside VPC",
@@ -126,6 +155,7 @@ const CASES: &[Case] = &[
         at: "6:7",
         field: "network.private_subnet_cidrs[1]",
         says: "10.1.0.0/18 is outside the VPC 10.0.0.0/16",
+        schema: Schema::Accepts,
     },
     Case {
         name: "overlapping subnets",
@@ -133,6 +163,7 @@ const CASES: &[Case] = &[
         at: "4:39",
         field: "network.private_subnet_cidrs[1]",
         says: "overlaps network.private_subnet_cidrs[0]",
+        schema: Schema::Accepts,
     },
     Case {
         name: "public overlaps private",
@@ -140,6 +171,7 @@ const CASES: &[Case] = &[
         at: "4:26",
         field: "network.private_subnet_cidrs[0]",
         says: "overlaps network.public_subnet_cidrs[0]",
+        schema: Schema::Accepts,
     },
     Case {
         name: "too few AZs",
@@ -147,6 +179,7 @@ const CASES: &[Case] = &[
         at: "3:23",
         field: "network.availability_zones",
         says: "1 is out of range: allowed is 2..=6",
+        schema: Schema::Rejects,
     },
     Case {
         name: "subnet count differs from AZs",
@@ -154,6 +187,7 @@ const CASES: &[Case] = &[
         at: "4:3",
         field: "network.private_subnet_cidrs",
         says: "3 private subnets given for availability_zones: 2",
+        schema: Schema::Accepts,
     },
     Case {
         name: "per-az NAT with one public subnet",
@@ -161,6 +195,7 @@ const CASES: &[Case] = &[
         at: "4:3",
         field: "network.public_subnet_cidrs",
         says: "nat: per-az needs one public subnet per zone",
+        schema: Schema::Accepts,
     },
     Case {
         name: "bad NAT mode",
@@ -168,6 +203,7 @@ const CASES: &[Case] = &[
         at: "3:8",
         field: "network.nat",
         says: "unknown variant `double`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "existing VPC mixed with vpc_cidr",
@@ -175,6 +211,7 @@ const CASES: &[Case] = &[
         at: "3:13",
         field: "network.vpc_cidr",
         says: "cannot be combined with `network.existing`",
+        schema: Schema::Accepts,
     },
     Case {
         name: "bad subnet id",
@@ -182,6 +219,7 @@ const CASES: &[Case] = &[
         at: "5:26",
         field: "network.existing.private_subnet_ids[0]",
         says: "`subnet-xyz` is not a valid subnet id",
+        schema: Schema::Rejects,
     },
     Case {
         name: "duplicate subnet id",
@@ -189,6 +227,7 @@ const CASES: &[Case] = &[
         at: "5:43",
         field: "network.existing.private_subnet_ids[1]",
         says: "listed twice",
+        schema: Schema::Rejects,
     },
     Case {
         name: "no subnets in existing VPC",
@@ -196,6 +235,7 @@ const CASES: &[Case] = &[
         at: "5:5",
         field: "network.existing.private_subnet_ids",
         says: "0 subnets given; SageMaker accepts 1 to 16",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad bucket name",
@@ -203,6 +243,7 @@ const CASES: &[Case] = &[
         at: "3:11",
         field: "data.bucket",
         says: "not a valid S3 bucket name",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bucket name like an IP",
@@ -210,6 +251,7 @@ const CASES: &[Case] = &[
         at: "3:11",
         field: "data.bucket",
         says: "must not look like an IP address",
+        schema: Schema::Rejects,
     },
     Case {
         name: "prefix with leading slash",
@@ -217,6 +259,7 @@ const CASES: &[Case] = &[
         at: "3:11",
         field: "data.prefix",
         says: "without a leading or trailing `/`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad EFS id",
@@ -224,6 +267,7 @@ const CASES: &[Case] = &[
         at: "3:16",
         field: "efs.existing_id",
         says: "8 or 17 lowercase hex digits",
+        schema: Schema::Rejects,
     },
     Case {
         name: "retain with existing EFS",
@@ -231,6 +275,7 @@ const CASES: &[Case] = &[
         at: "4:11",
         field: "efs.retain",
         says: "applies only to a file system the stack creates",
+        schema: Schema::Accepts,
     },
     Case {
         name: "EFS without mount targets in a created VPC",
@@ -238,6 +283,7 @@ const CASES: &[Case] = &[
         at: "3:25",
         field: "efs.create_mount_targets",
         says: "mount targets can be skipped only",
+        schema: Schema::Accepts,
     },
     Case {
         name: "bad FSx capacity for SCRATCH_2",
@@ -245,6 +291,7 @@ const CASES: &[Case] = &[
         at: "3:16",
         field: "fsx.storage_gib",
         says: "3600 GiB is not a valid capacity for SCRATCH_2",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad FSx capacity for PERSISTENT_2",
@@ -252,6 +299,7 @@ const CASES: &[Case] = &[
         at: "4:16",
         field: "fsx.storage_gib",
         says: "not a valid capacity for PERSISTENT_2",
+        schema: Schema::Rejects,
     },
     Case {
         name: "FSx capacity below minimum",
@@ -259,6 +307,7 @@ const CASES: &[Case] = &[
         at: "3:16",
         field: "fsx.storage_gib",
         says: "600 is out of range",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad FSx deployment type",
@@ -266,6 +315,7 @@ const CASES: &[Case] = &[
         at: "3:20",
         field: "fsx.deployment_type",
         says: "unknown variant `SCRATCH_1`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "throughput on SCRATCH_2",
@@ -273,6 +323,7 @@ const CASES: &[Case] = &[
         at: "3:32",
         field: "fsx.per_unit_storage_throughput",
         says: "applies only to PERSISTENT_2",
+        schema: Schema::Accepts,
     },
     Case {
         name: "bad PERSISTENT_2 throughput",
@@ -280,6 +331,7 @@ const CASES: &[Case] = &[
         at: "4:32",
         field: "fsx.per_unit_storage_throughput",
         says: "200 MB/s per TiB is not offered",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad notebook instance type",
@@ -287,6 +339,7 @@ const CASES: &[Case] = &[
         at: "3:18",
         field: "notebook.instance_type",
         says: "`m5.2xlarge` is not a SageMaker instance type",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad job instance type",
@@ -294,6 +347,7 @@ const CASES: &[Case] = &[
         at: "3:18",
         field: "jobs.instance_type",
         says: "not a SageMaker instance type",
+        schema: Schema::Rejects,
     },
     Case {
         name: "notebook volume too small",
@@ -301,6 +355,7 @@ const CASES: &[Case] = &[
         at: "3:15",
         field: "notebook.volume_gib",
         says: "4 is out of range: allowed is 5..=16384",
+        schema: Schema::Rejects,
     },
     Case {
         name: "max run over 28 days",
@@ -308,6 +363,7 @@ const CASES: &[Case] = &[
         at: "3:20",
         field: "jobs.max_run_seconds",
         says: "out of range",
+        schema: Schema::Rejects,
     },
     Case {
         name: "git URL with credentials",
@@ -315,6 +371,7 @@ const CASES: &[Case] = &[
         at: "4:10",
         field: "notebook.git.url",
         says: "contains credentials",
+        schema: Schema::Rejects,
     },
     Case {
         name: "git secret is not a Secrets Manager ARN",
@@ -322,6 +379,7 @@ const CASES: &[Case] = &[
         at: "5:17",
         field: "notebook.git.secret_arn",
         says: "not a Secrets Manager secret ARN",
+        schema: Schema::Rejects,
     },
     Case {
         name: "git secret in another region",
@@ -329,6 +387,7 @@ const CASES: &[Case] = &[
         at: "6:17",
         field: "notebook.git.secret_arn",
         says: "the secret is in eu-west-1 but the stack is in us-west-2",
+        schema: Schema::Accepts,
     },
     Case {
         name: "reserved tag key",
@@ -336,6 +395,7 @@ const CASES: &[Case] = &[
         at: "3:3",
         field: "tags.aws:owner",
         says: "reserved `aws:` prefix",
+        schema: Schema::Rejects,
     },
     Case {
         name: "unknown model image",
@@ -343,6 +403,7 @@ const CASES: &[Case] = &[
         at: "4:5",
         field: "jobs.images.yolo",
         says: "unknown variant `yolo`",
+        schema: Schema::Rejects,
     },
     Case {
         name: "bad image URI",
@@ -350,6 +411,7 @@ const CASES: &[Case] = &[
         at: "4:5",
         field: "jobs.images.tensorpack",
         says: "not a container image URI",
+        schema: Schema::Rejects,
     },
     Case {
         name: "image in another region",
@@ -357,6 +419,39 @@ const CASES: &[Case] = &[
         at: "5:17",
         field: "jobs.images.tensorpack",
         says: "the image is in ECR in us-east-1",
+        schema: Schema::Accepts,
+    },
+    Case {
+        name: "unknown key close to a known one",
+        yaml: "name: demo\nnotbook:\n  enabled: false\n",
+        at: "2:1",
+        field: "notbook",
+        says: "unknown field `notbook`; did you mean `notebook`?",
+        schema: Schema::Rejects,
+    },
+    Case {
+        name: "unknown nested key close to a known one",
+        yaml: "name: demo\nfsx:\n  storage: 2400\n",
+        at: "3:3",
+        field: "fsx.storage",
+        says: "unknown field `storage`; did you mean `storage_gib`?",
+        schema: Schema::Rejects,
+    },
+    Case {
+        name: "unknown value close to a known one",
+        yaml: "name: demo\nnetwork:\n  nat: singel\n",
+        at: "3:8",
+        field: "network.nat",
+        says: "unknown variant `singel`, expected `single` or `per-az`; did you mean `single`?",
+        schema: Schema::Rejects,
+    },
+    Case {
+        name: "unknown model close to a known one",
+        yaml: "name: demo\njobs:\n  images:\n    tensorpak: 123456789012.dkr.ecr.us-west-2.amazonaws.com/tp:1\n",
+        at: "4:5",
+        field: "jobs.images.tensorpak",
+        says: "did you mean `tensorpack`?",
+        schema: Schema::Rejects,
     },
     Case {
         name: "a list instead of a mapping",
@@ -364,6 +459,7 @@ const CASES: &[Case] = &[
         at: "1:1",
         field: "(document)",
         says: "invalid type: sequence",
+        schema: Schema::Rejects,
     },
 ];
 
