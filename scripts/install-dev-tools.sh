@@ -9,16 +9,16 @@
 #   check-jsonschema  validates stack files against the JSON Schema `stackctl schema` prints
 #   botocore      a newer copy in $venv/wire-models, only for its service models: the wire-model
 #                 check (scripts/wire-check.py) validates every recorded request against them
-# and, from the system's packages when missing, groff and man-db: the manual page test renders
-# `stackctl man` with them.
+# and, from the system's packages when missing, groff and man-db (the manual page test renders
+# `stackctl man` with them) and tmux (the terminal test draws the progress bars in it).
 # Idempotent: a second run with the same pins does nothing.
 set -euo pipefail
 
-if ! command -v groff >/dev/null || ! command -v man >/dev/null; then
+if ! command -v groff >/dev/null || ! command -v man >/dev/null || ! command -v tmux >/dev/null; then
   sudo=""
   [[ "$(id -u)" == 0 ]] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends groff man-db
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends groff man-db tmux
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
