@@ -111,8 +111,27 @@ set -x
   --image "123456789012.dkr.ecr.us-east-1.amazonaws.com/mask-rcnn-tensorpack:latest"
 "$bin" job list
 "$bin" job wait demo-tensorpack
+# The emulator runs no container and writes no logs: feed it a recorded-format sample of what
+# the tensorpack image prints on two hosts (scripts/demo/tensorpack-logs.py says so too).
+set +x
+echo "demo: the next log lines are a recorded-format SAMPLE of the tensorpack image's output, not a training run"
+set -x
+"$venv/bin/python" scripts/demo/tensorpack-logs.py demo-tensorpack "$AWS_REGION" "$AWS_ENDPOINT_URL"
 "$bin" job logs demo-tensorpack
 "$bin" job metrics demo-tensorpack --plot "$work/metrics.svg"
+set +x
+if command -v rsvg-convert >/dev/null; then
+  rsvg-convert -o "$work/metrics.png" "$work/metrics.svg" && echo "demo: plot converted to $work/metrics.png"
+elif convert -version 2>/dev/null | grep -q ImageMagick; then
+  convert "$work/metrics.svg" "$work/metrics.png" && echo "demo: plot converted to $work/metrics.png"
+else
+  echo "demo: no SVG converter (rsvg-convert, ImageMagick) installed; the plot stays SVG"
+fi
+# The work directory goes at exit; STACKCTL_DEMO_OUT=DIR keeps the plot.
+if [[ -n "${STACKCTL_DEMO_OUT:-}" ]]; then
+  mkdir -p "$STACKCTL_DEMO_OUT" && cp "$work"/metrics.* "$STACKCTL_DEMO_OUT"/
+fi
+set -x
 "$bin" down --yes
 "$bin" down --yes
 # The kept bucket and file system are found by their tags, then deleted on request.

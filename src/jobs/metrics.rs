@@ -127,9 +127,11 @@ const TOP: f64 = 50.0;
 const AXIS_SPACE: f64 = 45.0;
 const LEGEND_ROW: f64 = 16.0;
 
-/// Colours per metric (a colour-blind-safe palette) and dash patterns per host.
-const COLORS: [&str; 8] = [
+/// Colours per metric within a panel (Okabe-Ito's colour-blind-safe eight, then four of Tol's
+/// muted palette: the tensorpack profile has 12 mAP metrics) and dash patterns per host.
+const COLORS: [&str; 12] = [
     "#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#f0e442", "#000000",
+    "#882255", "#44aa99", "#999933", "#332288",
 ];
 const DASHES: [&str; 4] = ["", "6 3", "2 2", "8 3 2 3"];
 
@@ -139,7 +141,11 @@ const DASHES: [&str; 4] = ["", "6 3", "2 2", "8 3 2 3"];
 pub fn svg(job: &str, series: &HostSeries) -> String {
     let panel_w = (WIDTH - MARGIN_LEFT - GAP - 30.0) / 2.0;
     let panels: [(&str, Pick); 2] = [
-        ("loss", |n| n.contains("loss")),
+        // A loss is a metric whose last part says so (`fastrcnn_losses/box_loss`), not every
+        // statistic under a `losses/` scope (a label count or an accuracy would set the scale).
+        ("loss", |n| {
+            n.rsplit('/').next().is_some_and(|l| l.contains("loss"))
+        }),
         ("mAP", |n| n.starts_with("mAP")),
     ];
     let hosts: Vec<&String> = {
@@ -176,7 +182,16 @@ pub fn svg(job: &str, series: &HostSeries) -> String {
         ("s", 1.0)
     };
     let color_of = |name: &str| {
-        let i = series.keys().position(|k| k == name).unwrap_or(0);
+        let pick = panels
+            .iter()
+            .map(|p| p.1)
+            .find(|pick| pick(name))
+            .unwrap_or(|_| true);
+        let i = series
+            .keys()
+            .filter(|k| pick(k))
+            .position(|k| k == name)
+            .unwrap_or(0);
         COLORS[i % COLORS.len()]
     };
     let dash_of = |host: &str| {
@@ -260,6 +275,16 @@ pub fn svg(job: &str, series: &HostSeries) -> String {
                     escape(name),
                     escape(host)
                 );
+                // A dot on every value: one evaluation (a single mAP value) is a point, which
+                // a polyline alone does not draw.
+                for p in &pts {
+                    let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+                    let _ = write!(
+                        out,
+                        r#"<circle cx="{x}" cy="{y}" r="3" fill="{}"/>"#,
+                        color_of(name)
+                    );
+                }
             }
         }
     }
@@ -328,6 +353,33 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::spec::file::ModelName;
+
+    /// Seen in the demo's plot (issue 13, item 7): the label count under `fastrcnn_losses/` set
+    /// the loss panel's scale to 50, and the one evaluation's mAP values were invisible.
+    #[test]
+    fn the_loss_panel_holds_losses_and_a_single_value_is_a_dot() {
+        let p = Profile::embedded(ModelName::Tensorpack).unwrap();
+        let line = |t: i64, m: &str| LogLine {
+            timestamp: t,
+            host: "algo-1".into(),
+            message: m.into(),
+        };
+        let lines = vec![
+            line(1000, "fastrcnn_losses/box_loss: 0.50"),
+            line(1000, "fastrcnn_losses/num_fg_label: 42.0"),
+            line(2000, "fastrcnn_losses/box_loss: 0.25"),
+            line(3000, "mAP(segm)/small: 0.158"),
+        ];
+        let plot = svg("job-1", &extract_by_host(&p, &lines));
+        assert!(!plot.contains("num_fg_label"), "{plot}");
+        // The loss axis ends at 0.5 (the largest loss), not at 50.
+        assert!(
+            plot.contains(">0.5</text>") && !plot.contains(">50</text>"),
+            "{plot}"
+        );
+        // 2 values of box_loss and the one mAP value: a dot each.
+        assert_eq!(plot.matches("<circle").count(), 3, "{plot}");
+    }
 
     #[test]
     fn numeric_values_only_and_a_plot() {

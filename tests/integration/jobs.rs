@@ -1371,3 +1371,82 @@ async fn submit_checks_the_data_and_the_image_before_it_launches() {
     );
     assert_eq!(ok.stdout.trim(), "chk-1");
 }
+
+/// The demo's training sample (scripts/demo/tensorpack-logs.py, issue 13 item 7) read back as
+/// `job logs` and `job metrics` read a real job's: two hosts merged in time order, all 22 of the
+/// tensorpack profile's metrics parsed, and a plot written.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_sample_shows_merged_hosts_and_all_metrics() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = Some(&emulator);
+    assert_eq!(stackctl_aws(e, dir.path(), &["up", "--yes"]).code, 0);
+    stage_job_inputs(&emulator, dir.path()).await;
+    let submit = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "tensorpack",
+            "--name",
+            "sample-1",
+        ],
+    );
+    assert_eq!(submit.code, 0, "{}", submit.stderr);
+    let feed = std::process::Command::new(crate::support::dev_tool("python"))
+        .arg(crate::support::root().join("scripts/demo/tensorpack-logs.py"))
+        .args(["sample-1", "us-east-1", &emulator.endpoint])
+        .output()
+        .unwrap();
+    assert!(
+        feed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&feed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&feed.stdout).contains("recorded-format SAMPLE"));
+
+    let logs = stackctl_aws(e, dir.path(), &["job", "logs", "sample-1"]);
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    let lines: Vec<&str> = logs.stdout.lines().collect();
+    let hosts: Vec<&str> = lines.iter().map(|l| &l[..8]).collect();
+    assert!(
+        hosts.contains(&"[algo-1]") && hosts.contains(&"[algo-2]"),
+        "{}",
+        logs.stdout
+    );
+    // Merged, not one host after the other: algo-2's lines sit between algo-1's.
+    let first_2 = hosts.iter().position(|h| *h == "[algo-2]").unwrap();
+    let last_1 = hosts.iter().rposition(|h| *h == "[algo-1]").unwrap();
+    assert!(first_2 < last_1, "{}", logs.stdout);
+    // In time order: tensorpack's own stamps (`[MMDD HH:MM:SS @...`) never go back.
+    let stamps: Vec<&str> = lines.iter().map(|l| &l[9..24]).collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{stamps:?}");
+
+    let plot = dir.path().join("m.svg");
+    let metrics = stackctl_aws(
+        e,
+        dir.path(),
+        &[
+            "job",
+            "metrics",
+            "sample-1",
+            "--plot",
+            plot.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(metrics.code, 0, "{}", metrics.stderr);
+    let doc: serde_json::Value = serde_json::from_str(metrics.stdout.trim()).unwrap();
+    let latest = doc["metrics"].as_array().unwrap_or_else(|| panic!("{doc}"));
+    let profile =
+        fs_err::read_to_string(crate::support::root().join("templates/jobs/tensorpack.yaml"))
+            .unwrap();
+    let defined = profile.matches("  - name: \"").count();
+    assert_eq!(defined, 22);
+    assert_eq!(latest.len(), defined, "{doc}");
+    let svg = fs_err::read_to_string(&plot).unwrap();
+    assert!(svg.contains("mAP(segm)/small (algo-1)") && svg.contains("<circle"));
+}
