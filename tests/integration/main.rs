@@ -26,5 +26,6 @@ mod readme_use;
 mod render_matrix;
 mod schema;
 mod scripts_lint;
+mod snapshots;
 mod stack_file_errors;
 mod support;

@@ -1,8 +1,9 @@
 //! `stackctl job render --target mpijob` (seed 002): the manifest parses as YAML, passes the
 //! MPIJob v2beta1 schema check, carries what the profile and flags say, and matches its
-//! snapshot (tests/snapshots/; STACKCTL_UPDATE_SNAPSHOTS=1 rewrites them). No AWS is needed.
+//! insta snapshot (tests/integration/snapshots/; docs/testing.md says how to review one). No AWS
+//! is needed.
 
-use crate::support::{root, stackctl};
+use crate::support::stackctl;
 
 fn render(args: &[&str]) -> serde_yaml::Value {
     let dir = tempfile::tempdir().unwrap();
@@ -13,21 +14,14 @@ fn render(args: &[&str]) -> serde_yaml::Value {
     serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", out.stdout))
 }
 
+/// The manifest as an insta snapshot (tests/integration/snapshots/).
 fn snapshot(name: &str, args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut all = vec!["job", "render", "--target", "mpijob"];
     all.extend_from_slice(args);
     let out = stackctl(dir.path(), &all);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let path = root().join("tests/snapshots").join(name);
-    if std::env::var_os("STACKCTL_UPDATE_SNAPSHOTS").is_some() {
-        fs_err::write(&path, &out.stdout).unwrap();
-    }
-    let want = fs_err::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        out.stdout, want,
-        "{name} changed; review and re-run with STACKCTL_UPDATE_SNAPSHOTS=1"
-    );
+    insta::assert_snapshot!(name.trim_end_matches(".yaml"), out.stdout);
 }
 
 fn str_list(v: &serde_yaml::Value) -> Vec<String> {
